@@ -95,11 +95,7 @@ export interface CheckedRecord {
 }
 
 /** Validates one record of an upsert batch; `index` is its position (for messages). */
-export function checkRecord(
-  record: unknown,
-  dims: StoreDimensions,
-  index: number,
-): CheckedRecord {
+export function checkRecord(record: unknown, dims: StoreDimensions, index: number): CheckedRecord {
   if (typeof record !== "object" || record === null) {
     throw new MnemoError("INVALID_INPUT", `Memory #${index} must be an object.`, {
       details: { index },
@@ -140,7 +136,10 @@ export function checkRecord(
 /** Checks that `ids` is an array of valid ids. */
 export function checkIds(ids: unknown): string[] {
   if (!Array.isArray(ids)) {
-    throw new MnemoError("INVALID_INPUT", `The ids must be an array of strings; got ${describe(ids)}.`);
+    throw new MnemoError(
+      "INVALID_INPUT",
+      `The ids must be an array of strings; got ${describe(ids)}.`,
+    );
   }
   return ids.map((id) => checkId(id));
 }

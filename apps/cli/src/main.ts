@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/**
+ * `mnemo` — generation with latent memory recall, and the memory bank it recalls from.
+ *
+ *   mnemo generate --prompt "让我回忆一下<recall>"       stream text, then the recall trace
+ *   mnemo memory add|import|list|delete|search          manage memories
+ *   mnemo demo                                         the seed's scenario on a small bank
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { isMnemoError, VALUE_STRATEGIES } from "@mnemo/core";
+import { runDemo } from "./demo.js";
+import { runGenerate } from "./generate.js";
+import { memoryAdd, memoryDelete, memoryImport, memoryList, memorySearch } from "./memory.js";
+
+const number = (value: string): number => {
+  const n = Number(value);
+  if (value.trim() === "" || Number.isNaN(n)) throw new InvalidArgumentError("must be a number");
+  return n;
+};
+const integer = (value: string): number => {
+  const n = number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError("must be an integer");
+  return n;
+};
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function withModel(cmd: Command): Command {
+  return cmd
+    .option("-m, --model <path>", "GGUF model file (default: Gemma 3 270M installed by setup, or $MNEMO_MODEL)")
+    .option("--threads <n>", "CPU threads for llama.cpp", integer)
+    .option("--context-size <tokens>", "context size in tokens", integer);
+}
+
+function withStore(cmd: Command): Command {
+  return withModel(cmd)
+    .option("-s, --store <dir>", "memory store folder (default: <mnemo home>/stores/<model name>, or $MNEMO_STORE)")
+    .addOption(
+      new Option("--value <strategy>", "how memory values are made (see README)")
+        .choices(VALUE_STRATEGIES as string[])
+        .default("mean-embedding"),
+    )
+    .option("--key-template <text>", 'text whose last hidden state is the key; "{text}" = the memory', "{text}");
+}
+
+const program = new Command()
+  .name("mnemo")
+  .description("Generation with latent memory recall: on <recall>, the hidden state searches memories and one is injected as an embedding.")
+  .version("0.1.0")
+  .showHelpAfterError();
+
+withStore(
+  program
+    .command("generate")
+    .description("generate text from a prompt; memories are recalled where the trigger appears")
+    .requiredOption("-p, --prompt <text>", "the prompt (special tokens such as <recall> are parsed)")
+    .option("-n, --max-tokens <n>", "maximum tokens to generate", integer, 128)
+    .option("-t, --temperature <t>", "token temperature (0 = greedy)", number)
+    .option("--top-k <k>", "token top-k (0 = off)", integer)
+    .option("--top-p <p>", "token top-p", number)
+    .option("--min-p <p>", "token min-p", number)
+    .option("--repeat-penalty <r>", "repetition penalty (1 = off)", number)
+    .option("--seed <n>", "random seed", integer)
+    .option("--stop <text>", "stop string (repeatable)", collect)
+    .option("--trigger <text>", "recall trigger text", "<recall>")
+    .option("--namespace <ns>", "memory namespace searched", "default")
+    .option("--recall-top-k <k>", "candidates per recall", integer)
+    .option("--recall-temperature <t>", "temperature over candidate scores (0 = best)", number)
+    .option("--recall-top-p <p>", "top-p over candidates", number)
+    .option("--min-score <s>", "ignore candidates below this cosine similarity", number)
+    .option("--max-recalls <n>", "maximum injections per generation", integer)
+    .option("--no-recall", "generate without recall")
+    .option("--json", "print one JSON object (text, injections, usage) instead of streaming"),
+).action(runGenerate);
+
+const memory = program.command("memory").description("manage the memory bank");
+withStore(
+  memory
+    .command("add")
+    .description("add one memory from text")
+    .argument("<text>", "the memory text")
+    .option("--id <id>", "memory id (default: derived from namespace + text)")
+    .option("--namespace <ns>", "namespace", "default")
+    .option("--metadata <json>", "metadata as a JSON object"),
+).action(memoryAdd);
+withStore(
+  memory
+    .command("import")
+    .description("import memories from a JSONL file of {id?, text, namespace?, metadata?}")
+    .argument("<file>", "JSONL file"),
+).action(memoryImport);
+withStore(
+  memory
+    .command("list")
+    .description("list memories")
+    .option("--namespace <ns>", "namespace (default: all)")
+    .option("--limit <n>", "how many", integer, 50)
+    .option("--json", "JSON output"),
+).action(memoryList);
+withStore(
+  memory
+    .command("delete")
+    .description("delete memories by id")
+    .argument("<ids...>", "memory ids")
+    .option("--namespace <ns>", "namespace", "default"),
+).action(memoryDelete);
+withStore(
+  memory
+    .command("search")
+    .description("search memories with a text (encoded like a key)")
+    .argument("<text>", "query text")
+    .option("-k, --top-k <k>", "results", integer, 5)
+    .option("--namespace <ns>", "namespace", "default")
+    .option("--json", "JSON output"),
+).action(memorySearch);
+
+withModel(
+  program
+    .command("demo")
+    .description("build a small memory bank (Chinese and English personal facts) and run the seed's scenario")
+    .option("--seed <n>", "random seed", integer, 7)
+    .option("-n, --max-tokens <n>", "tokens to generate per prompt", integer, 32)
+    .option("--json", "JSON output"),
+).action(runDemo);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (isMnemoError(error)) {
+    process.stderr.write(`mnemo: error [${error.code}]: ${error.message}\n`);
+  } else {
+    process.stderr.write(`mnemo: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+  }
+  process.exitCode = 1;
+}
