@@ -69,7 +69,12 @@ export function parseManifest(text: string, path: string): Manifest {
       details: { path },
     });
   }
-  if (!isPosInt(o.formatVersion) || o.formatVersion > FORMAT_VERSION) {
+  if (!isPosInt(o.formatVersion)) {
+    throw new MnemoError("STORE_CORRUPT", `The store manifest ${path} has no format version.`, {
+      details: { path },
+    });
+  }
+  if (o.formatVersion > FORMAT_VERSION) {
     throw new MnemoError(
       "STORE_MISMATCH",
       `The store at ${path} has format version ${String(o.formatVersion)}; this package reads up to ${FORMAT_VERSION}. Upgrade @mnemo/store-hnsw.`,

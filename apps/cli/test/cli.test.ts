@@ -1,0 +1,148 @@
+/**
+ * The `mnemo` command end to end: the built binary, real models, real stores in temp folders.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, GEMMA_MODEL, missing, TINY_MODEL } from "./models.js";
+
+const exec = promisify(execFile);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function mnemo(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === "number" ? err.code : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+  }
+}
+
+describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", () => {
+  let dir: string;
+  let store: string;
+  const base = () => ["--model", TINY_MODEL, "--store", store, "--threads", "1"];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "mnemo-cli-"));
+    store = join(dir, "store");
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("memory add / list / search / delete", async () => {
+    const add = await mnemo(["memory", "add", "the cat is called Snow", "--id", "cat", "--metadata", '{"kind":"pet"}', ...base()]);
+    expect(add.stderr).toBe("");
+    expect(add.code).toBe(0);
+    expect(add.stdout).toMatch(/added cat/);
+    await mnemo(["memory", "add", "born in 1990", "--id", "born", ...base()]);
+    const list = await mnemo(["memory", "list", "--json", ...base()]);
+    const rows = JSON.parse(list.stdout) as { id: string; text: string; metadata: object }[];
+    expect(rows.map((r) => r.id).sort()).toEqual(["born", "cat"]);
+    expect(rows.find((r) => r.id === "cat")?.metadata).toEqual({ kind: "pet" });
+    const search = await mnemo(["memory", "search", "the cat is called Snow", "--json", ...base()]);
+    const hits = JSON.parse(search.stdout) as { id: string; score: number }[];
+    expect(hits[0]?.id).toBe("cat"); // same text → same key → cosine 1
+    expect(hits[0]?.score).toBeCloseTo(1, 5);
+    const del = await mnemo(["memory", "delete", "born", ...base()]);
+    expect(del.stdout).toMatch(/deleted 1 of 1/);
+  });
+
+  it("memory import: a bad line is reported with its number, the others are imported", async () => {
+    const file = join(dir, "memories.jsonl");
+    await writeFile(
+      file,
+      ['{"id":"i1","text":"first memory"}', "{not json", '{"id":"i2","text":"second","namespace":"other"}', '{"id":"i3"}', ""].join("\n"),
+    );
+    const r = await mnemo(["memory", "import", file, ...base()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/line 2: not valid JSON/);
+    expect(r.stderr).toMatch(/line 4: "text" must be a non-empty string/);
+    const list = await mnemo(["memory", "list", "--json", ...base()]);
+    const ids = (JSON.parse(list.stdout) as { id: string }[]).map((x) => x.id);
+    expect(ids).toEqual(expect.arrayContaining(["i1", "i2", "cat"]));
+  });
+
+  it("generate --json: the recall trace names the memory and the position", async () => {
+    const r = await mnemo(["generate", "--prompt", "hello <recall>", "--json", "--temperature", "0", "-n", "5", ...base()]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { injections: { position: number; memoryId: string }[]; usage: { promptTokens: number } };
+    expect(out.injections).toHaveLength(1);
+    expect(out.injections[0]?.position).toBe(out.usage.promptTokens);
+  });
+
+  it("generate streams text then prints the trace table", async () => {
+    const r = await mnemo(["generate", "--prompt", "hello <recall>", "--temperature", "0", "-n", "5", ...base()]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/recall trace:/);
+    expect(r.stdout).toMatch(/position/);
+  });
+
+  const bad: [string, string[], string][] = [
+    ["negative temperature", ["generate", "-p", "hi", "--temperature", "-1"], "INVALID_OPTION"],
+    ["topP outside (0, 1]", ["generate", "-p", "hi", "--top-p", "1.5"], "INVALID_OPTION"],
+    ["recall topK < 1", ["generate", "-p", "hi", "--recall-top-k", "0"], "INVALID_OPTION"],
+    ["bad metadata", ["memory", "add", "x", "--metadata", "[1]"], "INVALID_INPUT"],
+    ["missing import file", ["memory", "import", "/nonexistent/file.jsonl"], "IO_ERROR"],
+  ];
+  for (const [name, args, code] of bad) {
+    it(`${name} → ${code}, exit 1, store intact`, async () => {
+      const r = await mnemo([...args, ...base()]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`[${code}]`);
+      const list = await mnemo(["memory", "list", "--json", ...base()]);
+      expect((JSON.parse(list.stdout) as unknown[]).length).toBeGreaterThanOrEqual(3);
+    });
+  }
+
+  it("missing model → MODEL_NOT_FOUND", async () => {
+    const r = await mnemo(["generate", "-p", "hi", "--model", join(dir, "nope.gguf"), "--store", store]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("[MODEL_NOT_FOUND]");
+  });
+
+  it("corrupt model → MODEL_INVALID, process exits cleanly", async () => {
+    const corrupt = join(dir, "corrupt.gguf");
+    await writeFile(corrupt, Buffer.from("GGUF this is not really a model"));
+    const r = await mnemo(["generate", "-p", "hi", "--model", corrupt, "--store", join(dir, "s2")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("[MODEL_INVALID]");
+  });
+
+  it.skipIf(missing(GEMMA_MODEL))("a store made for another model → STORE_MISMATCH, memories kept", async () => {
+    const r = await mnemo(["memory", "list", "--model", GEMMA_MODEL, "--store", store]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("[STORE_MISMATCH]");
+    const list = await mnemo(["memory", "list", "--json", ...base()]);
+    expect((JSON.parse(list.stdout) as unknown[]).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe.skipIf(missing(GEMMA_MODEL) ?? missing(CLI))("mnemo demo (Gemma 3 270M)", () => {
+  it("runs the seed's scenario and reports the injection record", async () => {
+    const r = await mnemo(["demo", "--json", "--max-tokens", "8"]);
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as {
+      results: { prompt: string; promptTokens: number; injections: { position: number; score: number }[] }[];
+    };
+    expect(out.results.map((x) => x.prompt)).toEqual(["让我回忆一下<recall>", "Let me recall<recall>"]);
+    for (const res of out.results) {
+      expect(res.injections).toHaveLength(1);
+      expect(res.injections[0]?.position).toBe(res.promptTokens);
+      expect(Math.abs(res.injections[0]?.score ?? 2)).toBeLessThanOrEqual(1);
+    }
+  }, 180_000);
+});
