@@ -220,8 +220,13 @@ function sqliteError(e: unknown, what: string, path: string): MnemoError {
   });
 }
 
-function positiveInt(v: unknown, name: string, fallback: number, max = MAX_LABEL): number {
-  if (v === undefined) return fallback;
+function positiveInt(
+  v: unknown,
+  name: string,
+  fallback: number | undefined,
+  max = MAX_LABEL,
+): number {
+  if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > max) {
     throw new MnemoError(
       "INVALID_OPTION",
@@ -253,8 +258,8 @@ function checkOptions(options: HnswStoreOptions): Params {
       "The option dimensions ({ keyWidth, valueWidth }) is required.",
     );
   }
-  positiveInt(d.keyWidth, "dimensions.keyWidth", Number.NaN, 1 << 20);
-  positiveInt(d.valueWidth, "dimensions.valueWidth", Number.NaN, 1 << 20);
+  positiveInt(d.keyWidth, "dimensions.keyWidth", undefined, 1 << 20);
+  positiveInt(d.valueWidth, "dimensions.valueWidth", undefined, 1 << 20);
   if (options.path !== undefined && (typeof options.path !== "string" || options.path === "")) {
     throw new MnemoError("INVALID_OPTION", "The option path must be a non-empty string.");
   }

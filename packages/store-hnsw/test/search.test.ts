@@ -1,4 +1,4 @@
-import type { MemoryRecord } from "@mnemo/core";
+import type { MemoryRecord, Metadata } from "@mnemo/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { type HnswStore, openHnswStore } from "../src/index.js";
 import { bruteForce, randomRecords, randomVector, rng, sameRanking, tempDir } from "./helpers.js";
@@ -95,7 +95,8 @@ describe.each(variants)("search (%s)", (_name, options) => {
   it("applies metadata equality filters exactly", async () => {
     const r = rng(9);
     for (const [ns, recs] of ctx.byNs) {
-      for (const filter of [{ tag: "t1" }, { tag: "t2", odd: true }, { odd: false, ns }]) {
+      const filters: Metadata[] = [{ tag: "t1" }, { tag: "t2", odd: true }, { odd: false, ns }];
+      for (const filter of filters) {
         const subset = recs.filter((m) =>
           Object.entries(filter).every(([k, v]) => m.metadata?.[k] === v),
         );
