@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 // machines here have 2 cores.
 export default defineConfig({
   test: {
-    projects: ["packages/*", "apps/*"],
+    projects: ["packages/*/vitest.config.ts", "apps/*/vitest.config.ts"],
     fileParallelism: false,
   },
 });

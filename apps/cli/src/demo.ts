@@ -13,18 +13,32 @@ import { traceTable } from "./format.js";
 
 /** The demo's memory bank. */
 export const DEMO_MEMORIES: MemoryInput[] = [
-  { id: "zh-birthday", text: "用户的生日是1990年1月1日", metadata: { lang: "zh", fact: "birthday" } },
+  {
+    id: "zh-birthday",
+    text: "用户的生日是1990年1月1日",
+    metadata: { lang: "zh", fact: "birthday" },
+  },
   { id: "zh-city", text: "用户住在杭州", metadata: { lang: "zh", fact: "city" } },
   { id: "zh-pet", text: "用户的猫叫小白", metadata: { lang: "zh", fact: "pet" } },
-  { id: "en-birthday", text: "The user's birthday is January 1, 1990.", metadata: { lang: "en", fact: "birthday" } },
+  {
+    id: "en-birthday",
+    text: "The user's birthday is January 1, 1990.",
+    metadata: { lang: "en", fact: "birthday" },
+  },
   { id: "en-city", text: "The user lives in Hangzhou.", metadata: { lang: "en", fact: "city" } },
-  { id: "en-pet", text: "The user's cat is called Snowball.", metadata: { lang: "en", fact: "pet" } },
+  {
+    id: "en-pet",
+    text: "The user's cat is called Snowball.",
+    metadata: { lang: "en", fact: "pet" },
+  },
 ];
 
 /** The seed's prompt and its English twin. */
 export const DEMO_PROMPTS = ["让我回忆一下<recall>", "Let me recall<recall>"];
 
-export async function runDemo(options: ModelOptions & { seed: number; maxTokens: number; json?: boolean }): Promise<void> {
+export async function runDemo(
+  options: ModelOptions & { seed: number; maxTokens: number; json?: boolean },
+): Promise<void> {
   const { backend, modelPath } = await openBackend(options);
   const dir = await mkdtemp(join(tmpdir(), "mnemo-demo-"));
   const results = [];
@@ -37,8 +51,12 @@ export async function runDemo(options: ModelOptions & { seed: number; maxTokens:
     const encoder = createMemoryEncoder(backend);
     try {
       if (!options.json) {
-        console.log(`model: ${backend.info.name} (${backend.info.architecture}, hidden width ${backend.info.hiddenWidth}) from ${modelPath}`);
-        console.log(`memory bank: ${DEMO_MEMORIES.length} memories, value = ${encoder.options.value} (one vector, as in the seed)`);
+        console.log(
+          `model: ${backend.info.name} (${backend.info.architecture}, hidden width ${backend.info.hiddenWidth}) from ${modelPath}`,
+        );
+        console.log(
+          `memory bank: ${DEMO_MEMORIES.length} memories, value = ${encoder.options.value} (one vector, as in the seed)`,
+        );
       }
       await store.upsert(await encodeMemories(encoder, DEMO_MEMORIES));
       for (const prompt of DEMO_PROMPTS) {
@@ -58,18 +76,27 @@ export async function runDemo(options: ModelOptions & { seed: number; maxTokens:
           text: result.text,
           injections: result.injections,
           candidates: candidates?.type === "recall-candidates" ? candidates.candidates : [],
-          memoryInjectionPositions: result.injections.map((i) => [i.position, Number(i.score.toFixed(4))]),
+          memoryInjectionPositions: result.injections.map((i) => [
+            i.position,
+            Number(i.score.toFixed(4)),
+          ]),
         });
         if (options.json) continue;
-        console.log(`\nprompt: ${prompt}   (${promptTokens.length} tokens, BOS included; the trigger is the last)`);
+        console.log(
+          `\nprompt: ${prompt}   (${promptTokens.length} tokens, BOS included; the trigger is the last)`,
+        );
         if (candidates?.type === "recall-candidates") {
           for (const c of candidates.candidates) {
-            console.log(`  candidate ${c.memoryId.padEnd(12)} cos ${c.score.toFixed(4)}  p ${c.probability.toFixed(3)}  ${c.text ?? ""}`);
+            console.log(
+              `  candidate ${c.memoryId.padEnd(12)} cos ${c.score.toFixed(4)}  p ${c.probability.toFixed(3)}  ${c.text ?? ""}`,
+            );
           }
         }
         console.log(`output: ${prompt}\x1b[35m⟨memory⟩\x1b[0m${result.text}`);
         console.log(traceTable(result.injections));
-        console.log(`memory_injection_positions = ${JSON.stringify(results.at(-1)?.memoryInjectionPositions)}`);
+        console.log(
+          `memory_injection_positions = ${JSON.stringify(results.at(-1)?.memoryInjectionPositions)}`,
+        );
       }
       if (options.json) console.log(JSON.stringify({ model: modelPath, results }, null, 2));
       else

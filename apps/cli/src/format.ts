@@ -6,19 +6,37 @@ import Table from "cli-table3";
 export function traceTable(injections: readonly Injection[]): string {
   if (injections.length === 0) return "recall trace: no memory was injected";
   const table = new Table({
-    head: ["position", "kv position", "vectors", "score (cos)", "probability", "memory id", "memory text"],
+    head: [
+      "position",
+      "kv position",
+      "vectors",
+      "score (cos)",
+      "probability",
+      "memory id",
+      "memory text",
+    ],
     style: { head: ["cyan"] },
     wordWrap: true,
     colWidths: [10, 13, 9, 13, 13, 20, 40],
   });
   for (const i of injections) {
-    table.push([i.position, i.kvPosition, i.vectorCount, i.score.toFixed(4), i.probability.toFixed(3), i.memoryId, i.text ?? ""]);
+    table.push([
+      i.position,
+      i.kvPosition,
+      i.vectorCount,
+      i.score.toFixed(4),
+      i.probability.toFixed(3),
+      i.memoryId,
+      i.text ?? "",
+    ]);
   }
   return `recall trace:\n${table.toString()}`;
 }
 
 /** Parses a `--metadata` JSON object. */
-export function parseMetadata(json: string | undefined): Record<string, string | number | boolean | null> | undefined {
+export function parseMetadata(
+  json: string | undefined,
+): Record<string, string | number | boolean | null> | undefined {
   if (json === undefined) return undefined;
   let value: unknown;
   try {

@@ -1,5 +1,5 @@
 /** `mnemo generate`: stream a generation with recall, then print the recall trace. */
-import { generate, type GenerationEvent, type SamplingOptions } from "@mnemo/core";
+import { type GenerationEvent, generate, type SamplingOptions } from "@mnemo/core";
 import { openSession, type StoreOptions } from "./context.js";
 import { traceTable } from "./format.js";
 
@@ -69,7 +69,8 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
       }
       if (event.type === "token" || event.type === "text") process.stdout.write(event.text);
       else if (event.type === "memory-injected") process.stdout.write("\x1b[35m⟨memory⟩\x1b[0m");
-      else if (event.type === "recall-skipped") process.stdout.write(`\x1b[33m⟨no memory: ${event.reason}⟩\x1b[0m`);
+      else if (event.type === "recall-skipped")
+        process.stdout.write(`\x1b[33m⟨no memory: ${event.reason}⟩\x1b[0m`);
       else if (event.type === "finish") finish = event;
     }
     if (!finish) return;
@@ -78,7 +79,9 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
         `${JSON.stringify({ prompt: options.prompt, text: finish.text, finishReason: finish.finishReason, injections: finish.injections, usage: finish.usage }, null, 2)}\n`,
       );
     } else {
-      process.stdout.write(`\n\n[${finish.finishReason}; ${finish.usage.promptTokens} prompt tokens, ${finish.usage.completionTokens} generated]\n`);
+      process.stdout.write(
+        `\n\n[${finish.finishReason}; ${finish.usage.promptTokens} prompt tokens, ${finish.usage.completionTokens} generated]\n`,
+      );
       process.stdout.write(`${traceTable(finish.injections)}\n`);
     }
   } finally {

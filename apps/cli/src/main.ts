@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { isMnemoError, VALUE_STRATEGIES } from "@mnemo/core";
 /**
  * `mnemo` — generation with latent memory recall, and the memory bank it recalls from.
  *
@@ -7,7 +8,6 @@
  *   mnemo demo                                         the seed's scenario on a small bank
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { isMnemoError, VALUE_STRATEGIES } from "@mnemo/core";
 import { runDemo } from "./demo.js";
 import { runGenerate } from "./generate.js";
 import { memoryAdd, memoryDelete, memoryImport, memoryList, memorySearch } from "./memory.js";
@@ -26,25 +26,37 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 
 function withModel(cmd: Command): Command {
   return cmd
-    .option("-m, --model <path>", "GGUF model file (default: Gemma 3 270M installed by setup, or $MNEMO_MODEL)")
+    .option(
+      "-m, --model <path>",
+      "GGUF model file (default: Gemma 3 270M installed by setup, or $MNEMO_MODEL)",
+    )
     .option("--threads <n>", "CPU threads for llama.cpp", integer)
     .option("--context-size <tokens>", "context size in tokens", integer);
 }
 
 function withStore(cmd: Command): Command {
   return withModel(cmd)
-    .option("-s, --store <dir>", "memory store folder (default: <mnemo home>/stores/<model name>, or $MNEMO_STORE)")
+    .option(
+      "-s, --store <dir>",
+      "memory store folder (default: <mnemo home>/stores/<model name>, or $MNEMO_STORE)",
+    )
     .addOption(
       new Option("--value <strategy>", "how memory values are made (see README)")
         .choices(VALUE_STRATEGIES as string[])
         .default("mean-embedding"),
     )
-    .option("--key-template <text>", 'text whose last hidden state is the key; "{text}" = the memory', "{text}");
+    .option(
+      "--key-template <text>",
+      'text whose last hidden state is the key; "{text}" = the memory',
+      "{text}",
+    );
 }
 
 const program = new Command()
   .name("mnemo")
-  .description("Generation with latent memory recall: on <recall>, the hidden state searches memories and one is injected as an embedding.")
+  .description(
+    "Generation with latent memory recall: on <recall>, the hidden state searches memories and one is injected as an embedding.",
+  )
   .version("0.1.0")
   .showHelpAfterError();
 
@@ -52,7 +64,10 @@ withStore(
   program
     .command("generate")
     .description("generate text from a prompt; memories are recalled where the trigger appears")
-    .requiredOption("-p, --prompt <text>", "the prompt (special tokens such as <recall> are parsed)")
+    .requiredOption(
+      "-p, --prompt <text>",
+      "the prompt (special tokens such as <recall> are parsed)",
+    )
     .option("-n, --max-tokens <n>", "maximum tokens to generate", integer, 128)
     .option("-t, --temperature <t>", "token temperature (0 = greedy)", number)
     .option("--top-k <k>", "token top-k (0 = off)", integer)
@@ -116,7 +131,9 @@ withStore(
 withModel(
   program
     .command("demo")
-    .description("build a small memory bank (Chinese and English personal facts) and run the seed's scenario")
+    .description(
+      "build a small memory bank (Chinese and English personal facts) and run the seed's scenario",
+    )
     .option("--seed <n>", "random seed", integer, 7)
     .option("-n, --max-tokens <n>", "tokens to generate per prompt", integer, 32)
     .option("--json", "JSON output"),

@@ -23,11 +23,18 @@ export async function memoryAdd(text: string, options: AddOptions): Promise<void
   }
   const session = await openSession(options);
   try {
-    const input: MemoryInput = { text, namespace: options.namespace, ...(options.id ? { id: options.id } : {}), ...(metadata ? { metadata } : {}) };
+    const input: MemoryInput = {
+      text,
+      namespace: options.namespace,
+      ...(options.id ? { id: options.id } : {}),
+      ...(metadata ? { metadata } : {}),
+    };
     const [record] = await encodeMemories(session.encoder, [input]);
     if (!record) return;
     await session.store.upsert([record]);
-    console.log(`added ${record.id} to "${options.namespace}" (${record.value.length / session.backend.info.embeddingWidth} value vector(s)); store: ${session.storePath}`);
+    console.log(
+      `added ${record.id} to "${options.namespace}" (${record.value.length / session.backend.info.embeddingWidth} value vector(s)); store: ${session.storePath}`,
+    );
   } finally {
     await session.close();
   }
@@ -41,17 +48,27 @@ export function parseMemoryLine(line: string): MemoryInput {
   } catch {
     throw new Error("not valid JSON");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not a JSON object");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new Error("not a JSON object");
   const v = value as Record<string, unknown>;
-  if (typeof v.text !== "string" || v.text.trim() === "") throw new Error('"text" must be a non-empty string');
-  if (v.id !== undefined && (typeof v.id !== "string" || v.id === "")) throw new Error('"id" must be a non-empty string');
-  if (v.namespace !== undefined && (typeof v.namespace !== "string" || v.namespace === "")) throw new Error('"namespace" must be a non-empty string');
-  if (v.metadata !== undefined && (typeof v.metadata !== "object" || v.metadata === null || Array.isArray(v.metadata))) throw new Error('"metadata" must be an object');
+  if (typeof v.text !== "string" || v.text.trim() === "")
+    throw new Error('"text" must be a non-empty string');
+  if (v.id !== undefined && (typeof v.id !== "string" || v.id === ""))
+    throw new Error('"id" must be a non-empty string');
+  if (v.namespace !== undefined && (typeof v.namespace !== "string" || v.namespace === ""))
+    throw new Error('"namespace" must be a non-empty string');
+  if (
+    v.metadata !== undefined &&
+    (typeof v.metadata !== "object" || v.metadata === null || Array.isArray(v.metadata))
+  )
+    throw new Error('"metadata" must be an object');
   return {
     text: v.text,
     ...(v.id === undefined ? {} : { id: v.id as string }),
     ...(v.namespace === undefined ? {} : { namespace: v.namespace as string }),
-    ...(v.metadata === undefined ? {} : { metadata: v.metadata as MemoryInput["metadata"] & object }),
+    ...(v.metadata === undefined
+      ? {}
+      : { metadata: v.metadata as MemoryInput["metadata"] & object }),
   };
 }
 
@@ -64,7 +81,10 @@ export async function memoryImport(file: string, options: StoreOptions): Promise
   const inputs: MemoryInput[] = [];
   const problems: string[] = [];
   let lineNo = 0;
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })) {
+  for await (const line of createInterface({
+    input: createReadStream(file),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })) {
     lineNo++;
     if (line.trim() === "") continue;
     try {
@@ -74,12 +94,17 @@ export async function memoryImport(file: string, options: StoreOptions): Promise
     }
   }
   const session = await openSession(options);
-  const bar = new cliProgress.SingleBar({ format: "importing [{bar}] {value}/{total} memories | {eta}s left", hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { format: "importing [{bar}] {value}/{total} memories | {eta}s left", hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
   try {
     bar.start(inputs.length, 0);
     const BATCH = 64;
     for (let i = 0; i < inputs.length; i += BATCH) {
-      const records = await encodeMemories(session.encoder, inputs.slice(i, i + BATCH), (done) => bar.update(i + done));
+      const records = await encodeMemories(session.encoder, inputs.slice(i, i + BATCH), (done) =>
+        bar.update(i + done),
+      );
       await session.store.upsert(records);
     }
     bar.stop();
@@ -89,7 +114,9 @@ export async function memoryImport(file: string, options: StoreOptions): Promise
     await session.close();
   }
   if (problems.length > 0) {
-    process.stderr.write(`skipped ${problems.length} bad line(s) (fix them and import again; ids make re-imports idempotent):\n  ${problems.join("\n  ")}\n`);
+    process.stderr.write(
+      `skipped ${problems.length} bad line(s) (fix them and import again; ids make re-imports idempotent):\n  ${problems.join("\n  ")}\n`,
+    );
     process.exitCode = 1;
   }
 }
@@ -105,21 +132,51 @@ export async function memoryList(options: ListOptions): Promise<void> {
   try {
     const namespaces = options.namespace ? [options.namespace] : await session.store.namespaces();
     const rows = [];
-    for (const ns of namespaces) rows.push(...(await session.store.list({ namespace: ns, limit: options.limit })));
+    for (const ns of namespaces)
+      rows.push(...(await session.store.list({ namespace: ns, limit: options.limit })));
     if (options.json) {
-      console.log(JSON.stringify(rows.map(({ id, namespace, text, metadata, value }) => ({ id, namespace, text, metadata, vectors: value.length / session.backend.info.embeddingWidth })), null, 2));
+      console.log(
+        JSON.stringify(
+          rows.map(({ id, namespace, text, metadata, value }) => ({
+            id,
+            namespace,
+            text,
+            metadata,
+            vectors: value.length / session.backend.info.embeddingWidth,
+          })),
+          null,
+          2,
+        ),
+      );
       return;
     }
-    const table = new Table({ head: ["namespace", "id", "vectors", "text", "metadata"], style: { head: ["cyan"] }, wordWrap: true, colWidths: [14, 22, 9, 44, 24] });
-    for (const r of rows) table.push([r.namespace, r.id, r.value.length / session.backend.info.embeddingWidth, r.text ?? "", JSON.stringify(r.metadata)]);
+    const table = new Table({
+      head: ["namespace", "id", "vectors", "text", "metadata"],
+      style: { head: ["cyan"] },
+      wordWrap: true,
+      colWidths: [14, 22, 9, 44, 24],
+    });
+    for (const r of rows)
+      table.push([
+        r.namespace,
+        r.id,
+        r.value.length / session.backend.info.embeddingWidth,
+        r.text ?? "",
+        JSON.stringify(r.metadata),
+      ]);
     console.log(table.toString());
-    console.log(`${await session.store.count(options.namespace)} memories in ${options.namespace ? `"${options.namespace}"` : "all namespaces"}; store: ${session.storePath}`);
+    console.log(
+      `${await session.store.count(options.namespace)} memories in ${options.namespace ? `"${options.namespace}"` : "all namespaces"}; store: ${session.storePath}`,
+    );
   } finally {
     await session.close();
   }
 }
 
-export async function memoryDelete(ids: string[], options: StoreOptions & { namespace: string }): Promise<void> {
+export async function memoryDelete(
+  ids: string[],
+  options: StoreOptions & { namespace: string },
+): Promise<void> {
   const session = await openSession(options);
   try {
     const n = await session.store.delete(ids, options.namespace);
@@ -130,17 +187,41 @@ export async function memoryDelete(ids: string[], options: StoreOptions & { name
   }
 }
 
-export async function memorySearch(text: string, options: StoreOptions & { topK: number; namespace: string; json?: boolean }): Promise<void> {
+export async function memorySearch(
+  text: string,
+  options: StoreOptions & { topK: number; namespace: string; json?: boolean },
+): Promise<void> {
   const session = await openSession(options);
   try {
     const { key } = await session.encoder.encode(text);
-    const hits = await session.store.search(key, { topK: options.topK, namespace: options.namespace });
+    const hits = await session.store.search(key, {
+      topK: options.topK,
+      namespace: options.namespace,
+    });
     if (options.json) {
-      console.log(JSON.stringify(hits.map((h) => ({ id: h.memory.id, namespace: h.memory.namespace, score: h.score, text: h.memory.text })), null, 2));
+      console.log(
+        JSON.stringify(
+          hits.map((h) => ({
+            id: h.memory.id,
+            namespace: h.memory.namespace,
+            score: h.score,
+            text: h.memory.text,
+          })),
+          null,
+          2,
+        ),
+      );
       return;
     }
-    const table = new Table({ head: ["rank", "score (cos)", "id", "text"], style: { head: ["cyan"] }, wordWrap: true, colWidths: [6, 13, 22, 56] });
-    hits.forEach((h, i) => table.push([i + 1, h.score.toFixed(4), h.memory.id, h.memory.text ?? ""]));
+    const table = new Table({
+      head: ["rank", "score (cos)", "id", "text"],
+      style: { head: ["cyan"] },
+      wordWrap: true,
+      colWidths: [6, 13, 22, 56],
+    });
+    for (const [i, h] of hits.entries()) {
+      table.push([i + 1, h.score.toFixed(4), h.memory.id, h.memory.text ?? ""]);
+    }
     console.log(hits.length ? table.toString() : `no memories in namespace "${options.namespace}"`);
   } finally {
     await session.close();

@@ -26,7 +26,11 @@ async function mnemo(args: string[], env: Record<string, string> = {}): Promise<
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+    return {
+      code: typeof err.code === "number" ? err.code : 1,
+      stdout: err.stdout ?? "",
+      stderr: err.stderr ?? "",
+    };
   }
 }
 
@@ -44,7 +48,16 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
   });
 
   it("memory add / list / search / delete", async () => {
-    const add = await mnemo(["memory", "add", "the cat is called Snow", "--id", "cat", "--metadata", '{"kind":"pet"}', ...base()]);
+    const add = await mnemo([
+      "memory",
+      "add",
+      "the cat is called Snow",
+      "--id",
+      "cat",
+      "--metadata",
+      '{"kind":"pet"}',
+      ...base(),
+    ]);
     expect(add.stderr).toBe("");
     expect(add.code).toBe(0);
     expect(add.stdout).toMatch(/added cat/);
@@ -65,7 +78,13 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
     const file = join(dir, "memories.jsonl");
     await writeFile(
       file,
-      ['{"id":"i1","text":"first memory"}', "{not json", '{"id":"i2","text":"second","namespace":"other"}', '{"id":"i3"}', ""].join("\n"),
+      [
+        '{"id":"i1","text":"first memory"}',
+        "{not json",
+        '{"id":"i2","text":"second","namespace":"other"}',
+        '{"id":"i3"}',
+        "",
+      ].join("\n"),
     );
     const r = await mnemo(["memory", "import", file, ...base()]);
     expect(r.code).toBe(1);
@@ -77,15 +96,37 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
   });
 
   it("generate --json: the recall trace names the memory and the position", async () => {
-    const r = await mnemo(["generate", "--prompt", "hello <recall>", "--json", "--temperature", "0", "-n", "5", ...base()]);
+    const r = await mnemo([
+      "generate",
+      "--prompt",
+      "hello <recall>",
+      "--json",
+      "--temperature",
+      "0",
+      "-n",
+      "5",
+      ...base(),
+    ]);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { injections: { position: number; memoryId: string }[]; usage: { promptTokens: number } };
+    const out = JSON.parse(r.stdout) as {
+      injections: { position: number; memoryId: string }[];
+      usage: { promptTokens: number };
+    };
     expect(out.injections).toHaveLength(1);
     expect(out.injections[0]?.position).toBe(out.usage.promptTokens);
   });
 
   it("generate streams text then prints the trace table", async () => {
-    const r = await mnemo(["generate", "--prompt", "hello <recall>", "--temperature", "0", "-n", "5", ...base()]);
+    const r = await mnemo([
+      "generate",
+      "--prompt",
+      "hello <recall>",
+      "--temperature",
+      "0",
+      "-n",
+      "5",
+      ...base(),
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/recall trace:/);
     expect(r.stdout).toMatch(/position/);
@@ -109,7 +150,15 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
   }
 
   it("missing model → MODEL_NOT_FOUND", async () => {
-    const r = await mnemo(["generate", "-p", "hi", "--model", join(dir, "nope.gguf"), "--store", store]);
+    const r = await mnemo([
+      "generate",
+      "-p",
+      "hi",
+      "--model",
+      join(dir, "nope.gguf"),
+      "--store",
+      store,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("[MODEL_NOT_FOUND]");
   });
@@ -122,13 +171,16 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
     expect(r.stderr).toContain("[MODEL_INVALID]");
   });
 
-  it.skipIf(missing(GEMMA_MODEL))("a store made for another model → STORE_MISMATCH, memories kept", async () => {
-    const r = await mnemo(["memory", "list", "--model", GEMMA_MODEL, "--store", store]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("[STORE_MISMATCH]");
-    const list = await mnemo(["memory", "list", "--json", ...base()]);
-    expect((JSON.parse(list.stdout) as unknown[]).length).toBeGreaterThanOrEqual(3);
-  });
+  it.skipIf(missing(GEMMA_MODEL))(
+    "a store made for another model → STORE_MISMATCH, memories kept",
+    async () => {
+      const r = await mnemo(["memory", "list", "--model", GEMMA_MODEL, "--store", store]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("[STORE_MISMATCH]");
+      const list = await mnemo(["memory", "list", "--json", ...base()]);
+      expect((JSON.parse(list.stdout) as unknown[]).length).toBeGreaterThanOrEqual(3);
+    },
+  );
 });
 
 describe.skipIf(missing(GEMMA_MODEL) ?? missing(CLI))("mnemo demo (Gemma 3 270M)", () => {
@@ -136,9 +188,16 @@ describe.skipIf(missing(GEMMA_MODEL) ?? missing(CLI))("mnemo demo (Gemma 3 270M)
     const r = await mnemo(["demo", "--json", "--max-tokens", "8"]);
     expect(r.stderr).toBe("");
     const out = JSON.parse(r.stdout) as {
-      results: { prompt: string; promptTokens: number; injections: { position: number; score: number }[] }[];
+      results: {
+        prompt: string;
+        promptTokens: number;
+        injections: { position: number; score: number }[];
+      }[];
     };
-    expect(out.results.map((x) => x.prompt)).toEqual(["让我回忆一下<recall>", "Let me recall<recall>"]);
+    expect(out.results.map((x) => x.prompt)).toEqual([
+      "让我回忆一下<recall>",
+      "Let me recall<recall>",
+    ]);
     for (const res of out.results) {
       expect(res.injections).toHaveLength(1);
       expect(res.injections[0]?.position).toBe(res.promptTokens);

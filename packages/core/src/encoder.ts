@@ -23,7 +23,11 @@ import type { MemoryRecord, Metadata } from "./store.js";
 export type ValueStrategy = "mean-embedding" | "token-embeddings" | "hidden-state";
 
 /** The value strategies, for option parsing. */
-export const VALUE_STRATEGIES: readonly ValueStrategy[] = ["mean-embedding", "token-embeddings", "hidden-state"];
+export const VALUE_STRATEGIES: readonly ValueStrategy[] = [
+  "mean-embedding",
+  "token-embeddings",
+  "hidden-state",
+];
 
 /** Options of {@link createMemoryEncoder}. */
 export interface MemoryEncoderOptions {
@@ -105,7 +109,10 @@ export function createMemoryEncoder(
     }
     throwIfAborted(signal);
     const keyText = resolved.keyTemplate.replaceAll("{text}", text);
-    const keyTokens = backend.tokenize(keyText, { addSpecial: resolved.addBos, parseSpecial: true });
+    const keyTokens = backend.tokenize(keyText, {
+      addSpecial: resolved.addBos,
+      parseSpecial: true,
+    });
     const textTokens = backend.tokenize(text, { addSpecial: false, parseSpecial: true });
     if (keyTokens.length > backend.info.contextSize) {
       throw new MnemoError(
@@ -116,8 +123,12 @@ export function createMemoryEncoder(
     sequence ??= backend.createSequence();
     const seq = await sequence;
     await seq.truncate(0);
-    const out = await seq.forwardTokens(keyTokens, { wantHiddenState: true, ...(signal ? { signal } : {}) });
-    if (!out.hiddenState) throw new MnemoError("BACKEND_FAILURE", "The backend returned no hidden state.");
+    const out = await seq.forwardTokens(keyTokens, {
+      wantHiddenState: true,
+      ...(signal ? { signal } : {}),
+    });
+    if (!out.hiddenState)
+      throw new MnemoError("BACKEND_FAILURE", "The backend returned no hidden state.");
     const key = out.hiddenState;
     let value: Float32Array;
     if (resolved.value === "hidden-state") value = key.slice();
@@ -149,7 +160,8 @@ export function createMemoryEncoder(
 export function meanRows(rows: Float32Array, width: number): Float32Array {
   const n = rows.length / width;
   const acc = new Float64Array(width);
-  for (let r = 0; r < n; r++) for (let i = 0; i < width; i++) (acc[i] as number) += rows[r * width + i] as number;
+  for (let r = 0; r < n; r++)
+    for (let i = 0; i < width; i++) (acc[i] as number) += rows[r * width + i] as number;
   const out = new Float32Array(width);
   for (let i = 0; i < width; i++) out[i] = (acc[i] as number) / n;
   return out;

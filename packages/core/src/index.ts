@@ -6,7 +6,13 @@ export * from "./backend.js";
 export * from "./encoder.js";
 export * from "./errors.js";
 export * from "./events.js";
-export { type GenerateOptions, type GenerateTextResult, generate, generateText, type LoopState } from "./loop.js";
+export {
+  type GenerateOptions,
+  type GenerateTextResult,
+  generate,
+  generateText,
+  type LoopState,
+} from "./loop.js";
 export * from "./policy.js";
 export * from "./random.js";
 export {
@@ -22,4 +28,5 @@ export {
 } from "./sampling.js";
 export * from "./store.js";
 export { TextStream, TriggerDetector } from "./text.js";
+export * from "./validation.js";
 export * from "./vectors.js";

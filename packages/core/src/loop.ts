@@ -83,7 +83,14 @@ export interface GenerateTextResult {
 }
 
 /** The loop's states (seed §2). */
-export type LoopState = "detect" | "forward" | "query" | "sampleMemory" | "inject" | "sampleToken" | "done";
+export type LoopState =
+  | "detect"
+  | "forward"
+  | "query"
+  | "sampleMemory"
+  | "inject"
+  | "sampleToken"
+  | "done";
 
 interface Resolved {
   backend: InferenceBackend;
@@ -114,7 +121,10 @@ function resolve(options: GenerateOptions): Resolved {
   const recall = options.recall === false ? undefined : resolveRecallPolicy(options.recall);
   if (store && recall) {
     const { hiddenWidth, embeddingWidth } = backend.info;
-    if (store.dimensions.keyWidth !== hiddenWidth || store.dimensions.valueWidth !== embeddingWidth) {
+    if (
+      store.dimensions.keyWidth !== hiddenWidth ||
+      store.dimensions.valueWidth !== embeddingWidth
+    ) {
       throw new MnemoError(
         "DIMENSION_MISMATCH",
         `The store holds keys of width ${store.dimensions.keyWidth} and values of width ${store.dimensions.valueWidth}, ` +
@@ -126,7 +136,10 @@ function resolve(options: GenerateOptions): Resolved {
   }
   let promptTokens: number[];
   if (typeof options.prompt === "string") {
-    promptTokens = backend.tokenize(options.prompt, { addSpecial: options.addBos ?? true, parseSpecial: true });
+    promptTokens = backend.tokenize(options.prompt, {
+      addSpecial: options.addBos ?? true,
+      parseSpecial: true,
+    });
   } else if (Array.isArray(options.prompt)) {
     promptTokens = [...options.prompt];
   } else {
@@ -137,7 +150,10 @@ function resolve(options: GenerateOptions): Resolved {
   }
   for (const t of promptTokens) {
     if (!Number.isInteger(t) || t < 0 || t >= backend.info.vocabSize) {
-      throw new MnemoError("INVALID_INPUT", `Prompt token ${t} is outside the vocabulary [0, ${backend.info.vocabSize}).`);
+      throw new MnemoError(
+        "INVALID_INPUT",
+        `Prompt token ${t} is outside the vocabulary [0, ${backend.info.vocabSize}).`,
+      );
     }
   }
   const stop = options.stop ?? [];
@@ -171,7 +187,9 @@ function resolve(options: GenerateOptions): Resolved {
  *   if (event.type === "token") process.stdout.write(event.text);
  * }
  */
-export function generate(options: GenerateOptions): AsyncGenerator<GenerationEvent, void, undefined> {
+export function generate(
+  options: GenerateOptions,
+): AsyncGenerator<GenerationEvent, void, undefined> {
   const resolved = resolve(options);
   return runLoop(resolved);
 }
@@ -295,7 +313,10 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
             state = "done";
             break;
           }
-          const out = await seq.forwardTokens(pending, { wantHiddenState: recallPending, signal: r.signal });
+          const out = await seq.forwardTokens(pending, {
+            wantHiddenState: recallPending,
+            signal: r.signal,
+          });
           tokens.push(...pending);
           logits = out.logits;
           query = out.hiddenState;
@@ -304,7 +325,11 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
         }
         case "query": {
           const policy = recall as ResolvedRecallPolicy;
-          if (!query) throw new MnemoError("BACKEND_FAILURE", "The backend did not return the hidden state asked for.");
+          if (!query)
+            throw new MnemoError(
+              "BACKEND_FAILURE",
+              "The backend did not return the hidden state asked for.",
+            );
           yield { type: "recall-start", position: tokens.length, kvPosition: seq.length, query };
           const found = store
             ? await store.search(query, {
@@ -325,7 +350,11 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
                 { details: { reason, namespace: policy.namespace } },
               );
             }
-            yield skipped(tokens.length, reason, found.map((c) => candidateView(c, 0)));
+            yield skipped(
+              tokens.length,
+              reason,
+              found.map((c) => candidateView(c, 0)),
+            );
             state = "sampleToken";
           } else state = "sampleMemory";
           break;
@@ -421,8 +450,11 @@ function candidateView(c: MemoryCandidate, probability: number): RecallCandidate
 
 function toMnemoError(error: unknown): MnemoError {
   if (isMnemoError(error)) return error;
-  return new MnemoError("BACKEND_FAILURE", `Generation failed: ${(error as Error)?.message ?? String(error)}`, {
-    cause: error,
-  });
+  return new MnemoError(
+    "BACKEND_FAILURE",
+    `Generation failed: ${(error as Error)?.message ?? String(error)}`,
+    {
+      cause: error,
+    },
+  );
 }
-

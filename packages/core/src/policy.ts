@@ -61,20 +61,39 @@ export const DEFAULT_RECALL_POLICY: ResolvedRecallPolicy = {
 export function resolveRecallPolicy(policy: RecallPolicy = {}): ResolvedRecallPolicy {
   const p = { ...DEFAULT_RECALL_POLICY, ...stripUndefined(policy) };
   if (typeof p.trigger === "string") {
-    if (p.trigger.length === 0) throw new MnemoError("INVALID_OPTION", "recall.trigger must not be empty.");
+    if (p.trigger.length === 0)
+      throw new MnemoError("INVALID_OPTION", "recall.trigger must not be empty.");
   } else {
-    checkNumber("recall.trigger", p.trigger, (v) => Number.isInteger(v) && v >= 0, "a token id (integer ≥ 0) or a text");
+    checkNumber(
+      "recall.trigger",
+      p.trigger,
+      (v) => Number.isInteger(v) && v >= 0,
+      "a token id (integer ≥ 0) or a text",
+    );
   }
   checkNumber("recall.topK", p.topK, (v) => Number.isInteger(v) && v >= 1, "an integer ≥ 1");
-  checkNumber("recall.temperature", p.temperature, (v) => v >= 0 && Number.isFinite(v), "a finite number ≥ 0");
+  checkNumber(
+    "recall.temperature",
+    p.temperature,
+    (v) => v >= 0 && Number.isFinite(v),
+    "a finite number ≥ 0",
+  );
   checkNumber("recall.topP", p.topP, (v) => v > 0 && v <= 1, "in (0, 1]");
   checkNumber("recall.minScore", p.minScore, (v) => v >= -1 && v <= 1, "in [-1, 1]");
-  checkNumber("recall.maxRecalls", p.maxRecalls, (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0");
+  checkNumber(
+    "recall.maxRecalls",
+    p.maxRecalls,
+    (v) => Number.isInteger(v) && v >= 0,
+    "an integer ≥ 0",
+  );
   if (typeof p.namespace !== "string" || p.namespace.length === 0) {
     throw new MnemoError("INVALID_OPTION", "recall.namespace must be a non-empty string.");
   }
   if (p.onNoMemory !== "continue" && p.onNoMemory !== "error") {
-    throw new MnemoError("INVALID_OPTION", `recall.onNoMemory must be "continue" or "error"; got ${String(p.onNoMemory)}.`);
+    throw new MnemoError(
+      "INVALID_OPTION",
+      `recall.onNoMemory must be "continue" or "error"; got ${String(p.onNoMemory)}.`,
+    );
   }
   return p;
 }

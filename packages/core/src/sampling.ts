@@ -59,12 +59,27 @@ export function checkNumber(
  */
 export function resolveSamplingOptions(options: SamplingOptions = {}): ResolvedSamplingOptions {
   const o = { ...DEFAULT_SAMPLING, ...stripUndefined(options) };
-  checkNumber("temperature", o.temperature, (v) => v >= 0 && Number.isFinite(v), "a finite number ≥ 0");
+  checkNumber(
+    "temperature",
+    o.temperature,
+    (v) => v >= 0 && Number.isFinite(v),
+    "a finite number ≥ 0",
+  );
   checkNumber("topK", o.topK, (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0 (0 = off)");
   checkNumber("topP", o.topP, (v) => v > 0 && v <= 1, "in (0, 1]");
   checkNumber("minP", o.minP, (v) => v >= 0 && v < 1, "in [0, 1)");
-  checkNumber("repetitionPenalty", o.repetitionPenalty, (v) => v >= 1 && Number.isFinite(v), "a finite number ≥ 1");
-  checkNumber("repetitionLastN", o.repetitionLastN, (v) => Number.isInteger(v) && v >= 0, "an integer ≥ 0");
+  checkNumber(
+    "repetitionPenalty",
+    o.repetitionPenalty,
+    (v) => v >= 1 && Number.isFinite(v),
+    "a finite number ≥ 1",
+  );
+  checkNumber(
+    "repetitionLastN",
+    o.repetitionLastN,
+    (v) => Number.isInteger(v) && v >= 0,
+    "an integer ≥ 0",
+  );
   return o;
 }
 
@@ -101,7 +116,8 @@ export function tokenDistribution(
   const view = penalized ?? logits;
   if (options.temperature === 0) {
     let best = 0;
-    for (let i = 1; i < view.length; i++) if ((view[i] as number) > (view[best] as number)) best = i;
+    for (let i = 1; i < view.length; i++)
+      if ((view[i] as number) > (view[best] as number)) best = i;
     return { ids: Int32Array.of(best), probs: Float64Array.of(1) };
   }
   const t = options.temperature;
@@ -151,7 +167,8 @@ function applyRepetitionPenalty(
   options: ResolvedSamplingOptions,
   recent: readonly number[],
 ): Float32Array | undefined {
-  if (options.repetitionPenalty === 1 || options.repetitionLastN === 0 || recent.length === 0) return undefined;
+  if (options.repetitionPenalty === 1 || options.repetitionLastN === 0 || recent.length === 0)
+    return undefined;
   const out = logits.slice();
   const seen = new Set(recent.slice(-options.repetitionLastN));
   for (const id of seen) {
@@ -196,7 +213,11 @@ export function sampleToken(
  * @param scores cosine similarities of the candidates, best first
  * @returns one probability per candidate (0 for those cut by top-p), summing to 1
  */
-export function memoryProbabilities(scores: readonly number[], temperature: number, topP: number): number[] {
+export function memoryProbabilities(
+  scores: readonly number[],
+  temperature: number,
+  topP: number,
+): number[] {
   const n = scores.length;
   if (n === 0) return [];
   const probs = new Array<number>(n).fill(0);
@@ -213,7 +234,9 @@ export function memoryProbabilities(scores: readonly number[], temperature: numb
     sum += e;
     return e;
   });
-  const order = raw.map((_, i) => i).sort((a, b) => (raw[b] as number) - (raw[a] as number) || a - b);
+  const order = raw
+    .map((_, i) => i)
+    .sort((a, b) => (raw[b] as number) - (raw[a] as number) || a - b);
   let acc = 0;
   let kept = 0;
   for (const i of order) {

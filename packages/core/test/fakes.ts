@@ -74,11 +74,15 @@ export class FakeBackend implements InferenceBackend {
     return new Uint8Array(0);
   }
   detokenize(tokens: readonly number[]): string {
-    return new TextDecoder().decode(Uint8Array.from(tokens.flatMap((t) => [...this.tokenBytes(t)])));
+    return new TextDecoder().decode(
+      Uint8Array.from(tokens.flatMap((t) => [...this.tokenBytes(t)])),
+    );
   }
   async tokenEmbeddings(tokens: readonly number[]): Promise<Float32Array> {
     const out = new Float32Array(tokens.length * WIDTH);
-    tokens.forEach((t, i) => out.set([t, 1, 0, 0], i * WIDTH));
+    tokens.forEach((t, i) => {
+      out.set([t, 1, 0, 0], i * WIDTH);
+    });
     return out;
   }
   async createSequence(): Promise<InferenceSequence> {
@@ -97,7 +101,10 @@ class FakeSequence implements InferenceSequence {
     logits[this.backend.script(this.length)] = 50;
     return wantHiddenState ? { logits, hiddenState: this.backend.hidden(this.length) } : { logits };
   }
-  async forwardTokens(tokens: readonly number[], options: ForwardOptions = {}): Promise<ForwardResult> {
+  async forwardTokens(
+    tokens: readonly number[],
+    options: ForwardOptions = {},
+  ): Promise<ForwardResult> {
     if (this.disposed) throw new MnemoError("DISPOSED", "disposed");
     if (options.signal?.aborted) throw new MnemoError("ABORTED", "aborted");
     this.backend.calls.push({
@@ -109,7 +116,10 @@ class FakeSequence implements InferenceSequence {
     this.length += tokens.length;
     return this.#result(!!options.wantHiddenState);
   }
-  async forwardEmbeddings(vectors: Float32Array, options: ForwardOptions = {}): Promise<ForwardResult> {
+  async forwardEmbeddings(
+    vectors: Float32Array,
+    options: ForwardOptions = {},
+  ): Promise<ForwardResult> {
     checkVector(vectors, WIDTH, "injected vector", "any");
     this.backend.calls.push({
       kind: "embeddings",
@@ -138,7 +148,11 @@ export class FakeStore implements MemoryStore {
   async upsert(memories: readonly MemoryRecord[]): Promise<void> {
     for (const m of memories) {
       const namespace = m.namespace ?? DEFAULT_NAMESPACE;
-      this.records.set(`${namespace}\u0000${m.id}`, { ...m, namespace, metadata: m.metadata ?? {} });
+      this.records.set(`${namespace}\u0000${m.id}`, {
+        ...m,
+        namespace,
+        metadata: m.metadata ?? {},
+      });
     }
   }
   async get(ids: readonly string[], namespace = DEFAULT_NAMESPACE) {
@@ -150,7 +164,9 @@ export class FakeStore implements MemoryStore {
     return n;
   }
   async count(namespace?: string) {
-    return [...this.records.values()].filter((r) => namespace === undefined || r.namespace === namespace).length;
+    return [...this.records.values()].filter(
+      (r) => namespace === undefined || r.namespace === namespace,
+    ).length;
   }
   async list() {
     return [...this.records.values()];

@@ -44,7 +44,13 @@ describe("recall loop (seed scenario)", () => {
     const prompt = [A, A + 1, A + 2, A + 3, A + 4, A + 5, RECALL];
     const backend = new FakeBackend((p) => (p === 8 ? byte("u") : p < 12 ? byte("x") : EOS));
     const store = await storeWith([1, 0, 0, 0], [1, 7, 0.5, 0], [0, 1, 0, 0]);
-    const result = await generateText({ backend, store, prompt, recall: { temperature: 0 }, maxTokens: 10 });
+    const result = await generateText({
+      backend,
+      store,
+      prompt,
+      recall: { temperature: 0 },
+      maxTokens: 10,
+    });
 
     const query = backend.hidden(7);
     const scores = [...store.records.values()].map((r) => cosine(query, r.key));
@@ -58,10 +64,19 @@ describe("recall loop (seed scenario)", () => {
     expect(injection?.vectorCount).toBe(1);
 
     // Step by step: prefill with hidden state, inject at 7, then decode steps without hidden state.
-    expect(backend.calls[0]).toMatchObject({ kind: "tokens", start: 0, count: 7, wantHiddenState: true });
+    expect(backend.calls[0]).toMatchObject({
+      kind: "tokens",
+      start: 0,
+      count: 7,
+      wantHiddenState: true,
+    });
     expect(backend.calls[1]).toMatchObject({ kind: "embeddings", start: 7, count: 1 });
     expect([...(backend.calls[1]?.vectors ?? [])]).toEqual([100 + best, 0, 0, 0]);
-    expect(backend.calls.slice(2).every((c) => c.kind === "tokens" && c.count === 1 && !c.wantHiddenState)).toBe(true);
+    expect(
+      backend.calls
+        .slice(2)
+        .every((c) => c.kind === "tokens" && c.count === 1 && !c.wantHiddenState),
+    ).toBe(true);
     // The first token comes from the logits AT the memory position (KV length 8 after injection).
     expect(result.tokens[0]).toBe(byte("u"));
     expect(result.text.startsWith("u")).toBe(true);
@@ -73,21 +88,37 @@ describe("recall loop (seed scenario)", () => {
     const store = await storeWith([1, 7, 0, 0]);
     const result = await generateText({ backend, store, prompt: [A, RECALL], maxTokens: 20 });
     const types = result.events.map((e) => e.type);
-    expect(types.slice(0, 4)).toEqual(["start", "recall-start", "recall-candidates", "memory-injected"]);
+    expect(types.slice(0, 4)).toEqual([
+      "start",
+      "recall-start",
+      "recall-candidates",
+      "memory-injected",
+    ]);
     expect(types.at(-1)).toBe("finish");
-    const injected = result.events.flatMap((e) => (e.type === "memory-injected" ? [e.injection] : []));
+    const injected = result.events.flatMap((e) =>
+      e.type === "memory-injected" ? [e.injection] : [],
+    );
     expect(injected).toEqual(result.injections);
-    const streamed = result.events.map((e) => (e.type === "token" || e.type === "text" ? e.text : "")).join("");
+    const streamed = result.events
+      .map((e) => (e.type === "token" || e.type === "text" ? e.text : ""))
+      .join("");
     expect(streamed).toBe(result.text);
     const tokenEvents = result.events.flatMap((e) => (e.type === "token" ? [e.token] : []));
     expect(tokenEvents).toEqual(result.tokens);
     expect(backend.detokenize(result.tokens)).toBe(result.text);
-    expect(result.usage).toEqual({ promptTokens: 2, completionTokens: result.tokens.length, injectedVectors: 1, kvPositions: 2 + 1 + result.tokens.length });
+    expect(result.usage).toEqual({
+      promptTokens: 2,
+      completionTokens: result.tokens.length,
+      injectedVectors: 1,
+      kvPositions: 2 + 1 + result.tokens.length,
+    });
   });
 
   it("a generated trigger recalls: position counts prompt + generated tokens", async () => {
     // Prompt of 3 tokens; the model emits "b", "c", <recall>, then text.
-    const backend = new FakeBackend((p) => [0, 0, 0, byte("b"), byte("c"), RECALL][p] ?? (p < 10 ? byte("z") : EOS));
+    const backend = new FakeBackend(
+      (p) => [0, 0, 0, byte("b"), byte("c"), RECALL][p] ?? (p < 10 ? byte("z") : EOS),
+    );
     const store = await storeWith([1, 5, 0, 0]);
     const result = await generateText({ backend, store, prompt: [BOS, A, A], maxTokens: 20 });
     expect(result.injections).toHaveLength(1);
@@ -105,25 +136,47 @@ describe("recall loop (seed scenario)", () => {
     const seq = [0, 0, byte("q"), byte("#"), byte("#"), byte("r")];
     const backend = new FakeBackend((p) => seq[p] ?? EOS);
     const store = await storeWith([1, 0, 0, 0]);
-    const result = await generateText({ backend, store, prompt: [BOS, A], recall: { trigger }, maxTokens: 20 });
+    const result = await generateText({
+      backend,
+      store,
+      prompt: [BOS, A],
+      recall: { trigger },
+      maxTokens: 20,
+    });
     expect(result.injections).toHaveLength(1);
     expect(result.injections[0]?.position).toBe(5); // BOS A q # #
     const hiddenCalls = backend.calls.filter((c) => c.wantHiddenState);
     expect(hiddenCalls.map((c) => c.start)).toEqual([4]);
     // A prompt that ends with the trigger text also fires.
     const backend2 = new FakeBackend(() => EOS);
-    const r2 = await generateText({ backend: backend2, store, prompt: "hi ##", recall: { trigger }, maxTokens: 5 });
-    expect(r2.injections.map((i) => i.position)).toEqual([backend2.tokenize("hi ##", { addSpecial: true }).length]);
+    const r2 = await generateText({
+      backend: backend2,
+      store,
+      prompt: "hi ##",
+      recall: { trigger },
+      maxTokens: 5,
+    });
+    expect(r2.injections.map((i) => i.position)).toEqual([
+      backend2.tokenize("hi ##", { addSpecial: true }).length,
+    ]);
     // Not when the trigger is followed by more text in the same prompt.
     const backend3 = new FakeBackend(() => EOS);
-    const r3 = await generateText({ backend: backend3, store, prompt: "## hi", recall: { trigger }, maxTokens: 5 });
+    const r3 = await generateText({
+      backend: backend3,
+      store,
+      prompt: "## hi",
+      recall: { trigger },
+      maxTokens: 5,
+    });
     expect(r3.injections).toHaveLength(0);
   });
 
   it("n × width values inject n positions; the next token comes from the last one", async () => {
     const backend = new FakeBackend((p) => (p === 5 ? byte("k") : EOS));
     const store = new FakeStore();
-    await store.upsert([{ id: "multi", key: Float32Array.of(1, 2, 0, 0), value: new Float32Array(12).fill(3) }]);
+    await store.upsert([
+      { id: "multi", key: Float32Array.of(1, 2, 0, 0), value: new Float32Array(12).fill(3) },
+    ]);
     const result = await generateText({ backend, store, prompt: [A, RECALL], maxTokens: 3 });
     expect(result.injections[0]).toMatchObject({ position: 2, kvPosition: 2, vectorCount: 3 });
     expect(backend.calls[1]).toMatchObject({ kind: "embeddings", start: 2, count: 3 });
@@ -133,17 +186,31 @@ describe("recall loop (seed scenario)", () => {
   it("maxRecalls caps injections; later triggers are reported as skipped", async () => {
     const backend = new FakeBackend((p) => (p < 12 ? RECALL : EOS));
     const store = await storeWith([1, 1, 0, 0]);
-    const result = await generateText({ backend, store, prompt: [A], recall: { maxRecalls: 2 }, maxTokens: 8 });
+    const result = await generateText({
+      backend,
+      store,
+      prompt: [A],
+      recall: { maxRecalls: 2 },
+      maxTokens: 8,
+    });
     expect(result.injections).toHaveLength(2);
     const skipped = result.events.filter((e) => e.type === "recall-skipped");
     expect(skipped.length).toBeGreaterThan(0);
-    expect(skipped.every((e) => e.type === "recall-skipped" && e.reason === "max-recalls")).toBe(true);
+    expect(skipped.every((e) => e.type === "recall-skipped" && e.reason === "max-recalls")).toBe(
+      true,
+    );
   });
 
   it("minScore: nothing qualifies → recall-skipped and generation goes on from the trigger's logits", async () => {
     const backend = new FakeBackend((p) => (p === 2 ? byte("n") : EOS));
     const store = await storeWith([0, 0, 1, 0]); // cosine with (1, 2, 0, 0) = 0
-    const result = await generateText({ backend, store, prompt: [A, RECALL], recall: { minScore: 0.5 }, maxTokens: 3 });
+    const result = await generateText({
+      backend,
+      store,
+      prompt: [A, RECALL],
+      recall: { minScore: 0.5 },
+      maxTokens: 3,
+    });
     expect(result.injections).toHaveLength(0);
     const skip = result.events.find((e) => e.type === "recall-skipped");
     expect(skip).toMatchObject({ reason: "below-min-score", position: 2 });
@@ -153,19 +220,44 @@ describe("recall loop (seed scenario)", () => {
   it("empty store / unknown namespace → no-candidates; onNoMemory: error → NO_MEMORY", async () => {
     const backend = new FakeBackend(() => EOS);
     const store = await storeWith([1, 0, 0, 0]);
-    const r = await generateText({ backend, store, prompt: [A, RECALL], recall: { namespace: "nobody" } });
-    expect(r.events.find((e) => e.type === "recall-skipped")).toMatchObject({ reason: "no-candidates" });
+    const r = await generateText({
+      backend,
+      store,
+      prompt: [A, RECALL],
+      recall: { namespace: "nobody" },
+    });
+    expect(r.events.find((e) => e.type === "recall-skipped")).toMatchObject({
+      reason: "no-candidates",
+    });
     await expect(
-      generateText({ backend, store: new FakeStore(), prompt: [A, RECALL], recall: { onNoMemory: "error" } }),
+      generateText({
+        backend,
+        store: new FakeStore(),
+        prompt: [A, RECALL],
+        recall: { onNoMemory: "error" },
+      }),
     ).rejects.toMatchObject({ code: "NO_MEMORY" });
-    const events = await collect(generate({ backend, store: new FakeStore(), prompt: [A, RECALL], recall: { onNoMemory: "error" } }));
+    const events = await collect(
+      generate({
+        backend,
+        store: new FakeStore(),
+        prompt: [A, RECALL],
+        recall: { onNoMemory: "error" },
+      }),
+    );
     expect(events.at(-1)).toMatchObject({ type: "error" });
   });
 
   it("recall: false never asks for a hidden state", async () => {
     const backend = new FakeBackend((p) => (p < 6 ? RECALL : EOS));
     const store = await storeWith([1, 0, 0, 0]);
-    const r = await generateText({ backend, store, prompt: [A, RECALL], recall: false, maxTokens: 10 });
+    const r = await generateText({
+      backend,
+      store,
+      prompt: [A, RECALL],
+      recall: false,
+      maxTokens: 10,
+    });
     expect(r.injections).toHaveLength(0);
     expect(store.searches).toBe(0);
     expect(backend.calls.some((c) => c.wantHiddenState)).toBe(false);
@@ -186,7 +278,9 @@ describe("stopping", () => {
     const r = await generateText({ backend, prompt: [A], stop: ["STOP"], maxTokens: 50 });
     expect(r.text).toBe("abc");
     expect(r.finishReason).toBe("stop-string");
-    const streamed = r.events.map((e) => (e.type === "token" || e.type === "text" ? e.text : "")).join("");
+    const streamed = r.events
+      .map((e) => (e.type === "token" || e.type === "text" ? e.text : ""))
+      .join("");
     expect(streamed).toBe("abc");
   });
 
@@ -204,9 +298,15 @@ describe("stopping", () => {
     const backend = new FakeBackend(() => byte("a"));
     const controller = new AbortController();
     const events: GenerationEvent[] = [];
-    for await (const e of generate({ backend, prompt: [A], maxTokens: 1000, signal: controller.signal })) {
+    for await (const e of generate({
+      backend,
+      prompt: [A],
+      maxTokens: 1000,
+      signal: controller.signal,
+    })) {
       events.push(e);
-      if (e.type === "token" && events.filter((x) => x.type === "token").length === 3) controller.abort();
+      if (e.type === "token" && events.filter((x) => x.type === "token").length === 3)
+        controller.abort();
     }
     const finish = events.at(-1);
     expect(finish).toMatchObject({ type: "finish", finishReason: "aborted" });

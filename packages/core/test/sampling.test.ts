@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { TriggerDetector } from "../src/text.js";
 import { createRandom } from "../src/random.js";
 import {
   drawIndex,
@@ -8,6 +7,7 @@ import {
   sampleToken,
   tokenDistribution,
 } from "../src/sampling.js";
+import { TriggerDetector } from "../src/text.js";
 
 /** Independent reference: full sort, float64 softmax, HF-order filters, written out plainly. */
 function referenceDistribution(
@@ -56,7 +56,8 @@ describe("token sampler", () => {
       const dist = tokenDistribution(Float32Array.from(logits), o);
       const ref = referenceDistribution(Array.from(Float32Array.from(logits)), s);
       expect(dist.ids.length).toBe(ref.size);
-      dist.ids.forEach((id, k) => expect(dist.probs[k]).toBeCloseTo(ref.get(id) as number, 9));
+      for (const [k, id] of dist.ids.entries())
+        expect(dist.probs[k]).toBeCloseTo(ref.get(id) as number, 9);
     });
 
     it(`draw frequencies follow those probabilities (chi-square, ${JSON.stringify(s)})`, () => {
@@ -71,7 +72,9 @@ describe("token sampler", () => {
       }
       // 99.9% quantile of chi-square with k-1 dof is below k-1 + 4.5·sqrt(2(k-1)) + 10 for these k.
       const dof = ref.size - 1;
-      expect(chiSquare(counts, ref, n)).toBeLessThan(dof + 4.5 * Math.sqrt(2 * Math.max(dof, 1)) + 10);
+      expect(chiSquare(counts, ref, n)).toBeLessThan(
+        dof + 4.5 * Math.sqrt(2 * Math.max(dof, 1)) + 10,
+      );
     });
   }
 
@@ -84,18 +87,29 @@ describe("token sampler", () => {
 
   it("repetition penalty divides positive and multiplies negative logits of recent tokens", () => {
     const l = Float32Array.of(2, -1, 1.9, 0);
-    const o = resolveSamplingOptions({ temperature: 1, topK: 0, topP: 1, minP: 0, repetitionPenalty: 2 });
+    const o = resolveSamplingOptions({
+      temperature: 1,
+      topK: 0,
+      topP: 1,
+      minP: 0,
+      repetitionPenalty: 2,
+    });
     const d = tokenDistribution(l, o, [0, 1]);
     // Expected logits after the penalty, from the float32 inputs: 2/2, -1·2, 1.9, 0.
     const ref = [1, -2, Math.fround(1.9), 0].map(Math.exp);
     const z = ref.reduce((a, b) => a + b, 0);
-    d.ids.forEach((id, k) => expect(d.probs[k]).toBeCloseTo((ref[id] as number) / z, 9));
+    for (const [k, id] of d.ids.entries())
+      expect(d.probs[k]).toBeCloseTo((ref[id] as number) / z, 9);
   });
 
   it("same seed, same tokens", () => {
     const o = resolveSamplingOptions({ temperature: 1 });
-    const a = Array.from({ length: 20 }, (_, i) => sampleToken(Float32Array.from(logits), o, createRandom(i)));
-    const b = Array.from({ length: 20 }, (_, i) => sampleToken(Float32Array.from(logits), o, createRandom(i)));
+    const a = Array.from({ length: 20 }, (_, i) =>
+      sampleToken(Float32Array.from(logits), o, createRandom(i)),
+    );
+    const b = Array.from({ length: 20 }, (_, i) =>
+      sampleToken(Float32Array.from(logits), o, createRandom(i)),
+    );
     expect(a).toEqual(b);
   });
 });

@@ -1,0 +1,101 @@
+/**
+ * Validation shared by every memory store, so that all stores accept and refuse the same inputs:
+ * ids and namespaces are non-empty strings of at most 512 UTF-16 code units; metadata values are
+ * strings, finite numbers, booleans or `null`; a filter matches when every key is present with an
+ * equal value (`null` matches only a stored `null`).
+ */
+import { MnemoError, type MnemoErrorCode } from "./errors.js";
+import { DEFAULT_NAMESPACE, type Metadata, type MetadataValue } from "./store.js";
+
+/** Longest accepted memory id, in UTF-16 code units (the core contract's limit). */
+export const MAX_ID_LENGTH = 512;
+/** Longest accepted namespace name, in UTF-16 code units. */
+export const MAX_NAMESPACE_LENGTH = 512;
+
+/** Throws `code` unless `id` is a non-empty string of at most {@link MAX_ID_LENGTH} characters. */
+export function checkId(id: unknown, code: MnemoErrorCode = "INVALID_INPUT"): string {
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
+    throw new MnemoError(
+      code,
+      `A memory id must be a non-empty string of at most ${MAX_ID_LENGTH} characters; got ${describe(id)}.`,
+      { details: { id: typeof id === "string" ? id.slice(0, 64) : typeof id } },
+    );
+  }
+  return id;
+}
+
+/** Returns the namespace (default {@link DEFAULT_NAMESPACE}) or throws `code` if it is malformed. */
+export function checkNamespace(ns: unknown, code: MnemoErrorCode = "INVALID_INPUT"): string {
+  if (ns === undefined) return DEFAULT_NAMESPACE;
+  if (typeof ns !== "string" || ns.length === 0 || ns.length > MAX_NAMESPACE_LENGTH) {
+    throw new MnemoError(
+      code,
+      `A namespace must be a non-empty string of at most ${MAX_NAMESPACE_LENGTH} characters; got ${describe(ns)}.`,
+      { details: { namespace: typeof ns === "string" ? ns.slice(0, 64) : typeof ns } },
+    );
+  }
+  return ns;
+}
+
+/** True for a plain object (not an array, not a class instance, not null). */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function isMetadataValue(v: unknown): v is MetadataValue {
+  return (
+    v === null ||
+    typeof v === "string" ||
+    typeof v === "boolean" ||
+    (typeof v === "number" && Number.isFinite(v))
+  );
+}
+
+/**
+ * Checks metadata (or a metadata filter): a plain object whose values are strings, finite
+ * numbers, booleans or `null`. Returns a shallow copy; `undefined` gives `{}`.
+ */
+export function checkMetadata(
+  metadata: unknown,
+  what: string,
+  code: MnemoErrorCode = "INVALID_INPUT",
+): Metadata {
+  if (metadata === undefined) return {};
+  if (!isPlainObject(metadata)) {
+    throw new MnemoError(code, `The ${what} must be a plain object; got ${describe(metadata)}.`, {
+      details: { what },
+    });
+  }
+  const out: Metadata = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    if (!isMetadataValue(v)) {
+      throw new MnemoError(
+        code,
+        `The ${what} value for "${k}" must be a string, a finite number, a boolean or null; got ${describe(v)}.`,
+        { details: { what, key: k } },
+      );
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+/** A short description of a value for error messages. */
+export function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === "object") return `a ${(v as object).constructor?.name ?? "object"}`;
+  return typeof v;
+}
+/** True when `metadata` has every `filter` key with an equal value. */
+export function matchesFilter(metadata: Metadata, filter: Metadata | undefined): boolean {
+  if (filter === undefined) return true;
+  for (const k in filter) {
+    if (!Object.hasOwn(metadata, k) || metadata[k] !== filter[k]) return false;
+  }
+  return true;
+}
