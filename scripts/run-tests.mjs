@@ -10,7 +10,14 @@ mkdirSync(".mnemo", { recursive: true });
 rmSync(out, { force: true });
 const { status } = spawnSync(
   "npx",
-  ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile=${out}`, ...process.argv.slice(2)],
+  [
+    "vitest",
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile=${out}`,
+    ...process.argv.slice(2),
+  ],
   { stdio: "inherit" },
 );
 if (!existsSync(out)) process.exit(status ?? 1);
@@ -18,9 +25,13 @@ const report = JSON.parse(readFileSync(out, "utf8"));
 const skipped = [];
 for (const suite of report.testResults ?? []) {
   for (const t of suite.assertionResults ?? []) {
-    if (["skipped", "pending", "todo"].includes(t.status)) skipped.push(`${t.ancestorTitles.join(" > ")} > ${t.title}`);
+    if (["skipped", "pending", "todo"].includes(t.status))
+      skipped.push(`${t.ancestorTitles.join(" > ")} > ${t.title}`);
   }
 }
-if (skipped.length) console.log(`skipped tests (each printed its reason above):\n  ${skipped.join("\n  ")}`);
-console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests + report.numTodoTests} skipped`);
+if (skipped.length)
+  console.log(`skipped tests (each printed its reason above):\n  ${skipped.join("\n  ")}`);
+console.log(
+  `${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests + report.numTodoTests} skipped`,
+);
 process.exit(status ?? 1);

