@@ -6,7 +6,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createMemoryEncoder, encodeMemories, generateText, type MemoryInput } from "@mnemo/core";
+import {
+  createMemoryEncoder,
+  encodeMemories,
+  generateText,
+  type MemoryInput,
+  type ValueStrategy,
+} from "@mnemo/core";
 import { openHnswStore } from "@mnemo/store-hnsw";
 import { type ModelOptions, openBackend } from "./context.js";
 import { traceTable } from "./format.js";
@@ -37,7 +43,12 @@ export const DEMO_MEMORIES: MemoryInput[] = [
 export const DEMO_PROMPTS = ["让我回忆一下<recall>", "Let me recall<recall>"];
 
 export async function runDemo(
-  options: ModelOptions & { seed: number; maxTokens: number; json?: boolean },
+  options: ModelOptions & {
+    seed: number;
+    maxTokens: number;
+    json?: boolean;
+    value?: ValueStrategy;
+  },
 ): Promise<void> {
   const { backend, modelPath } = await openBackend(options);
   const dir = await mkdtemp(join(tmpdir(), "mnemo-demo-"));
@@ -48,14 +59,14 @@ export async function runDemo(
       dimensions: { keyWidth: backend.info.hiddenWidth, valueWidth: backend.info.embeddingWidth },
       modelIdentity: backend.info.identity,
     });
-    const encoder = createMemoryEncoder(backend);
+    const encoder = createMemoryEncoder(backend, { value: options.value ?? "mean-embedding" });
     try {
       if (!options.json) {
         console.log(
           `model: ${backend.info.name} (${backend.info.architecture}, hidden width ${backend.info.hiddenWidth}) from ${modelPath}`,
         );
         console.log(
-          `memory bank: ${DEMO_MEMORIES.length} memories, value = ${encoder.options.value} (one vector, as in the seed)`,
+          `memory bank: ${DEMO_MEMORIES.length} memories, value = ${encoder.options.value}${encoder.options.value === "token-embeddings" ? " (one vector per token)" : " (one vector, as in the seed)"}`,
         );
       }
       await store.upsert(await encodeMemories(encoder, DEMO_MEMORIES));
@@ -68,6 +79,7 @@ export async function runDemo(
           seed: options.seed,
           maxTokens: options.maxTokens,
           recall: { trigger: "<recall>", topK: 3, temperature: 0.1, topP: 0.9 },
+          sampling: { repetitionPenalty: 1.15 },
         });
         const candidates = result.events.find((e) => e.type === "recall-candidates");
         results.push({
@@ -102,7 +114,7 @@ export async function runDemo(
       else
         console.log(
           "\nGemma 3 270M was never trained to read a memory from one injected vector: the memory steers the text rather than being recited. " +
-            "Try `mnemo generate --value token-embeddings` to inject every token of a memory.",
+            "Try `pnpm mnemo demo --value token-embeddings` to inject every token of a memory instead.",
         );
     } finally {
       await encoder.dispose();

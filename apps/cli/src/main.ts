@@ -35,11 +35,15 @@ function withModel(cmd: Command): Command {
 }
 
 function withStore(cmd: Command): Command {
-  return withModel(cmd)
-    .option(
-      "-s, --store <dir>",
-      "memory store folder (default: <mnemo home>/stores/<model name>, or $MNEMO_STORE)",
-    )
+  return withModel(cmd).option(
+    "-s, --store <dir>",
+    "memory store folder (default: <mnemo home>/stores/<model name>, or $MNEMO_STORE)",
+  );
+}
+
+/** Options of the memory encoder: how keys and values are made from text (add, import, search). */
+function withEncoder(cmd: Command): Command {
+  return cmd
     .addOption(
       new Option("--value <strategy>", "how memory values are made (see README)")
         .choices(VALUE_STRATEGIES as string[])
@@ -88,20 +92,24 @@ withStore(
 ).action(runGenerate);
 
 const memory = program.command("memory").description("manage the memory bank");
-withStore(
-  memory
-    .command("add")
-    .description("add one memory from text")
-    .argument("<text>", "the memory text")
-    .option("--id <id>", "memory id (default: derived from namespace + text)")
-    .option("--namespace <ns>", "namespace", "default")
-    .option("--metadata <json>", "metadata as a JSON object"),
+withEncoder(
+  withStore(
+    memory
+      .command("add")
+      .description("add one memory from text")
+      .argument("<text>", "the memory text")
+      .option("--id <id>", "memory id (default: derived from namespace + text)")
+      .option("--namespace <ns>", "namespace", "default")
+      .option("--metadata <json>", "metadata as a JSON object"),
+  ),
 ).action(memoryAdd);
-withStore(
-  memory
-    .command("import")
-    .description("import memories from a JSONL file of {id?, text, namespace?, metadata?}")
-    .argument("<file>", "JSONL file"),
+withEncoder(
+  withStore(
+    memory
+      .command("import")
+      .description("import memories from a JSONL file of {id?, text, namespace?, metadata?}")
+      .argument("<file>", "JSONL file"),
+  ),
 ).action(memoryImport);
 withStore(
   memory
@@ -118,14 +126,16 @@ withStore(
     .argument("<ids...>", "memory ids")
     .option("--namespace <ns>", "namespace", "default"),
 ).action(memoryDelete);
-withStore(
-  memory
-    .command("search")
-    .description("search memories with a text (encoded like a key)")
-    .argument("<text>", "query text")
-    .option("-k, --top-k <k>", "results", integer, 5)
-    .option("--namespace <ns>", "namespace", "default")
-    .option("--json", "JSON output"),
+withEncoder(
+  withStore(
+    memory
+      .command("search")
+      .description("search memories with a text (encoded like a key)")
+      .argument("<text>", "query text")
+      .option("-k, --top-k <k>", "results", integer, 5)
+      .option("--namespace <ns>", "namespace", "default")
+      .option("--json", "JSON output"),
+  ),
 ).action(memorySearch);
 
 withModel(
@@ -136,7 +146,12 @@ withModel(
     )
     .option("--seed <n>", "random seed", integer, 7)
     .option("-n, --max-tokens <n>", "tokens to generate per prompt", integer, 32)
-    .option("--json", "JSON output"),
+    .option("--json", "JSON output")
+    .addOption(
+      new Option("--value <strategy>", "how memory values are made")
+        .choices(VALUE_STRATEGIES as string[])
+        .default("mean-embedding"),
+    ),
 ).action(runDemo);
 
 try {
