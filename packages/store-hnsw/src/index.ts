@@ -13,6 +13,8 @@
  *
  * @packageDocumentation
  */
+
+export { MAX_ID_LENGTH, MAX_NAMESPACE_LENGTH } from "@mnemo/core";
 export type { Manifest, ManifestIndex } from "./manifest.js";
 export { FORMAT_VERSION, MANIFEST_FORMAT } from "./manifest.js";
 export {
@@ -24,4 +26,3 @@ export {
   openHnswStore,
   STORE_FILES,
 } from "./store.js";
-export { MAX_ID_LENGTH, MAX_NAMESPACE_LENGTH } from "./validate.js";

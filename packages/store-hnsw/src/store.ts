@@ -3,14 +3,22 @@ import { access, constants, mkdir, stat } from "node:fs/promises";
 import { endianness } from "node:os";
 import { join, resolve } from "node:path";
 import {
+  type CheckedRecord,
+  checkCount,
+  checkIds,
+  checkMetadata,
+  checkNamespace,
+  checkRecord,
   checkVector,
   cosineSimilarity,
+  describe,
   type ListOptions,
   type MemoryCandidate,
   type MemoryRecord,
   type MemoryStore,
   type Metadata,
   MnemoError,
+  matchesFilter,
   norm,
   type SearchOptions,
   type StoreDimensions,
@@ -34,16 +42,6 @@ import {
   type ManifestIndex,
   parseManifest,
 } from "./manifest.js";
-import {
-  type CheckedRecord,
-  checkCount,
-  checkIds,
-  checkMetadata,
-  checkNamespace,
-  checkRecord,
-  describe,
-  matchesFilter,
-} from "./validate.js";
 
 type Hnsw = InstanceType<typeof hnswlib.HierarchicalNSW>;
 type Db = Database.Database;
