@@ -5,7 +5,11 @@ import { defineConfig } from "vitest/config";
 // machines here have 2 cores.
 export default defineConfig({
   test: {
-    projects: ["packages/*/vitest.config.ts", "apps/*/vitest.config.ts"],
+    projects: [
+      "packages/*/vitest.config.ts",
+      "apps/*/vitest.config.ts",
+      "tests/*/vitest.config.ts",
+    ],
     fileParallelism: false,
   },
 });

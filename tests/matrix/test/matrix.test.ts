@@ -1,0 +1,128 @@
+/**
+ * The conformance matrix: every backend × every store runs the recall-loop suite, and the stores
+ * (and backends sharing weights) are compared across engines — like Kysely's DIALECTS.
+ *
+ * Filter with comma lists: `MNEMO_BACKENDS=llama.cpp/tiny MNEMO_STORES=hnsw/disk npx vitest run
+ * --project conformance`. Each combination is its own describe block in the output.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
+import {
+  type BackendFactory,
+  createReferenceStore,
+  describeCrossEngine,
+  describeRecallLoop,
+  type RecallLoopCapabilities,
+  type StoreFactory,
+} from "@mnemo/conformance";
+import { openHnswStore } from "@mnemo/store-hnsw";
+import { afterAll, describe, it } from "vitest";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const TINY = join(root, ".mnemo", "models", "tiny-llama.gguf");
+const GEMMA = join(root, ".mnemo", "models", "gemma-3-270m-q4_k_m.gguf");
+const dir = mkdtempSync(join(tmpdir(), "mnemo-conformance-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface MatrixBackend {
+  name: string;
+  /** Why it cannot run here, or undefined. */
+  unavailable: () => string | undefined;
+  create: BackendFactory;
+  /** Backends with the same `weights` are compared token for token. */
+  weights: string;
+  loop: RecallLoopCapabilities;
+}
+interface MatrixStore {
+  name: string;
+  create: StoreFactory;
+}
+
+const missing = (path: string) => () =>
+  existsSync(path) ? undefined : `model file ${path} is missing (run pnpm setup)`;
+
+/** Every backend, listed once. Add ONNX here when it lands. */
+const BACKENDS: MatrixBackend[] = [
+  {
+    name: "llama.cpp/tiny",
+    unavailable: missing(TINY),
+    create: () => loadLlamaCppBackend({ modelPath: TINY, threads: 1, contextSize: 256 }),
+    weights: "tiny-llama",
+    loop: { exactInjection: true },
+  },
+  {
+    // The real model for behaviour, in one case only (runtime).
+    name: "llama.cpp/gemma-3-270m",
+    unavailable: missing(GEMMA),
+    create: () => loadLlamaCppBackend({ modelPath: GEMMA, threads: 1, contextSize: 256 }),
+    weights: "gemma-3-270m",
+    loop: { exactInjection: true, only: ["seed-scenario"] },
+  },
+];
+
+/** Every store, listed once. Add Qdrant here when it lands. */
+const STORES: MatrixStore[] = [
+  {
+    name: "hnsw/memory",
+    create: ({ dimensions, modelIdentity }) =>
+      openHnswStore({ dimensions, ...(modelIdentity ? { modelIdentity } : {}) }),
+  },
+  {
+    name: "hnsw/disk",
+    create: ({ dimensions, location, modelIdentity }) =>
+      openHnswStore({
+        path: join(dir, location),
+        dimensions,
+        autoFlushMs: false,
+        efSearch: 400,
+        ...(modelIdentity ? { modelIdentity } : {}),
+      }),
+  },
+];
+
+function selected<T extends { name: string }>(all: T[], env: string | undefined): T[] {
+  if (!env) return all;
+  const names = env
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !all.some((x) => x.name === n));
+  if (unknown.length) {
+    throw new Error(
+      `unknown names ${unknown.join(", ")}; known: ${all.map((x) => x.name).join(", ")}`,
+    );
+  }
+  return all.filter((x) => names.includes(x.name));
+}
+
+const backends = selected(BACKENDS, process.env.MNEMO_BACKENDS);
+const stores = selected(STORES, process.env.MNEMO_STORES);
+
+for (const backend of backends) {
+  for (const store of stores) {
+    const combo = `${backend.name} × ${store.name}`;
+    const reason = backend.unavailable();
+    if (reason !== undefined) {
+      describe(combo, () => {
+        console.warn(`[conformance] ${combo}: SKIPPED — ${reason}`);
+        it.skip(`all cases [skipped: ${reason}]`, () => undefined);
+      });
+      continue;
+    }
+    describeRecallLoop(combo, backend.create, store.create, backend.loop);
+  }
+}
+
+const available = backends.filter((b) => b.unavailable() === undefined);
+for (const weights of new Set(BACKENDS.map((b) => b.weights))) {
+  describeCrossEngine(`${weights} weights`, {
+    backends: available.filter((b) => b.weights === weights),
+  });
+}
+describeCrossEngine("stores", {
+  stores,
+  reference: { name: "reference (brute force)", create: createReferenceStore },
+});
