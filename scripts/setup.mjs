@@ -80,7 +80,21 @@ if (!existsSync(GEMMA_FILE)) {
   ]);
 }
 if (!existsSync(TINY_FILE)) run(python, ["scripts/make-tiny-model.py", "--out", TINY_FILE]);
+// The same weights as ONNX decoders in the standard layout (input_ids → logits), for the ONNX
+// backend's tests; the Gemma one is prepared (inputs_embeds, last_hidden_state) after the build.
+const CONVERT = "packages/backend-onnx/tools/gguf_to_onnx.py";
+const TINY_ONNX = join(models, "tiny-llama-onnx", "model.onnx");
+const GEMMA_ONNX = join(models, "gemma-3-270m-onnx", "model.onnx");
+const GEMMA_ONNX_PREPARED = join(models, "gemma-3-270m-onnx", "model.mnemo.onnx");
+if (!existsSync(TINY_ONNX)) run(python, [CONVERT, TINY_FILE, TINY_ONNX]);
+if (!existsSync(GEMMA_ONNX)) {
+  log("converting Gemma 3 270M to ONNX (about a minute; 1.1 GB of float32 weights)");
+  run(python, [CONVERT, GEMMA_FILE, GEMMA_ONNX, "--external-data", "--max-positions", "4096"]);
+}
 
 // 4. Build.
 run("pnpm", ["build"]);
+if (!existsSync(GEMMA_ONNX_PREPARED)) {
+  run("node", ["apps/cli/dist/main.js", "onnx", "prepare", GEMMA_ONNX, GEMMA_ONNX_PREPARED]);
+}
 log(`ready. Models in ${models}`);

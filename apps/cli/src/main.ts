@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { isMnemoError, VALUE_STRATEGIES } from "@mnemo/core";
+import { isMnemoError, MnemoError, VALUE_STRATEGIES } from "@mnemo/core";
 /**
  * `mnemo` — generation with latent memory recall, and the memory bank it recalls from.
  *
@@ -153,6 +153,34 @@ withModel(
         .default("mean-embedding"),
     ),
 ).action(runDemo);
+
+const onnx = program.command("onnx").description("ONNX models for @mnemo/backend-onnx");
+onnx
+  .command("prepare")
+  .description(
+    "rewrite a standard ONNX decoder export (input_ids → logits) to take inputs_embeds and also output last_hidden_state",
+  )
+  .argument("<in>", "standard export (model.onnx)")
+  .argument("<out>", "prepared model to write (plus OUT.embed.bin and OUT.mnemo.json)")
+  .option("--all-logits", "keep logits for every position (default: the last one only)")
+  .action(async (input: string, output: string, options: { allLogits?: boolean }) => {
+    const { prepareOnnxModel } = await loadOnnxBackend();
+    const r = prepareOnnxModel(input, output, { lastLogitsOnly: !options.allLogits });
+    console.log(`prepared ${r.modelPath} (sidecar ${r.metaPath}, embeddings ${r.embeddingsPath})`);
+  });
+
+/** `@mnemo/backend-onnx` is optional (onnxruntime is large): loaded only for `mnemo onnx`. */
+async function loadOnnxBackend(): Promise<typeof import("@mnemo/backend-onnx")> {
+  try {
+    return await import("@mnemo/backend-onnx");
+  } catch (error) {
+    throw new MnemoError(
+      "INVALID_OPTION",
+      "`mnemo onnx` needs the optional package @mnemo/backend-onnx: install it next to @mnemo/cli.",
+      { cause: error },
+    );
+  }
+}
 
 try {
   await program.parseAsync(process.argv);
