@@ -47,6 +47,14 @@ export interface LlamaCppBackendOptions {
    * effect with a GPU build of the binaries; the CPU build ignores it.
    */
   gpuLayers?: number;
+  /**
+   * llama.cpp's flash attention: `"auto"` (llama.cpp decides; default), `"on"`, `"off"`. On the CPU
+   * its kernel accumulates V·softmax in float16, so logits differ from an f32 reference by up to
+   * ~1e-2; `"off"` with `kvCacheType: "f32"` computes attention in float32.
+   */
+  flashAttention?: "auto" | "on" | "off";
+  /** Element type of the KV cache: `"f16"` (default, half the memory) or `"f32"` (exact). */
+  kvCacheType?: "f16" | "f32";
 }
 
 /** Architectures whose graph multiplies *token* inputs (not embedding inputs) by `sqrt(n_embd)`. */
@@ -54,6 +62,28 @@ const TOKEN_ONLY_SQRT_SCALE = new Set(["gemma3", "gemma3n", "gemma-embedding", "
 
 const MIB = 1024 * 1024;
 const SEQ = 0;
+
+/** llama.h `enum llama_flash_attn_type`. */
+const FLASH_ATTN_TYPE = { auto: -1, off: 0, on: 1 } as const;
+/** ggml.h `enum ggml_type` values of the KV cache types offered. */
+const GGML_TYPE = { f32: 0, f16: 1 } as const;
+
+function enumOption<T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || !allowed.includes(value as T)) {
+    throw new MnemoError(
+      "INVALID_OPTION",
+      `${name} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}; got ${String(value)}.`,
+      { details: { option: name, value } },
+    );
+  }
+  return value as T;
+}
 
 /** `clamp(availableParallelism() − 1, 1, 4)`. */
 function defaultThreads(): number {
@@ -358,7 +388,7 @@ export class LlamaCppBackend implements InferenceBackend {
       1,
       1 << 24,
     );
-    const { batchSize, threads } = this.options;
+    const { batchSize, threads, flashAttention, kvCacheType } = this.options;
     const defaults = this.api.llama_context_default_params() as Record<string, unknown>;
     const params = {
       ...defaults,
@@ -371,6 +401,9 @@ export class LlamaCppBackend implements InferenceBackend {
       pooling_type: LLAMA_POOLING_TYPE_NONE,
       embeddings: false,
       no_perf: true,
+      flash_attn_type: FLASH_ATTN_TYPE[flashAttention],
+      type_k: GGML_TYPE[kvCacheType],
+      type_v: GGML_TYPE[kvCacheType],
     };
     this.api.takeErrors();
     const creating = callAsync<Ptr | null>(this.api.llama_init_from_model, this.model, params);
@@ -778,8 +811,22 @@ export async function loadLlamaCppBackend(
     modelPath: options.modelPath,
     contextSize: intOption("contextSize", options.contextSize, 2048, 1, 1 << 24),
     batchSize: intOption("batchSize", options.batchSize, 512, 1, 1 << 16),
-    threads: intOption("threads", options.threads, defaultThreads(), 1, 1024),
+    // More threads than cores only adds spin-waiting at ggml's barriers.
+    threads: intOption(
+      "threads",
+      options.threads,
+      defaultThreads(),
+      1,
+      Math.max(1, availableParallelism()),
+    ),
     gpuLayers: intOption("gpuLayers", options.gpuLayers, 0, -1, 1 << 16),
+    flashAttention: enumOption(
+      "flashAttention",
+      options.flashAttention,
+      ["auto", "on", "off"],
+      "auto",
+    ),
+    kvCacheType: enumOption("kvCacheType", options.kvCacheType, ["f16", "f32"], "f16"),
   };
   const path = opts.modelPath;
 

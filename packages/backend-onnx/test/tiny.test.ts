@@ -16,12 +16,12 @@ import {
 
 const RECALL_ID = 259;
 
-// llama.cpp (CPU) runs attention as flash attention over an F16 KV cache and accumulates V·softmax
-// in float16, so it differs from exact float32 maths by up to ~1e-2 on logits of ~10 (measured,
-// and reproduced to 2e-6 by a numpy emulation of that kernel). The ONNX graph is plain float32: it
-// matches an independent float64 reference to 1e-5. Cross-engine checks therefore use:
-const CROSS_LOGITS = 3e-2;
-const CROSS_HIDDEN = 1e-2;
+// llama.cpp's default CPU attention (flash attention over an f16 KV cache) accumulates V·softmax in
+// float16 and differs from float32 maths by up to ~1e-2 on logits of ~10; the llama.cpp side
+// therefore runs with flashAttention "off" and an f32 KV cache. Measured: ≤ 1.4e-5 on prefill,
+// cached decode and injection. The ONNX graph matches an independent float64 reference to 1e-5.
+const CROSS_LOGITS = 1e-4;
+const CROSS_HIDDEN = 1e-4;
 
 describe.skipIf(!haveFiles("tiny model", TINY_GGUF, TINY_ONNX))(
   "ONNX backend on the tiny Llama model (vs llama.cpp and a float64 reference)",
@@ -39,7 +39,14 @@ describe.skipIf(!haveFiles("tiny model", TINY_GGUF, TINY_ONNX))(
         tokenizerDir: dirname(TINY_ONNX),
         contextSize: 256,
       });
-      llama = await loadLlamaCppBackend({ modelPath: TINY_GGUF, contextSize: 256, threads: 1 });
+      llama = await loadLlamaCppBackend({
+        modelPath: TINY_GGUF,
+        contextSize: 256,
+        threads: 1,
+        // Exact float32 attention (llama.cpp's CPU flash attention accumulates in float16).
+        flashAttention: "off",
+        kvCacheType: "f32",
+      });
     });
     afterAll(async () => {
       await onnx?.dispose();
