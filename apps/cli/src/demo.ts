@@ -111,7 +111,7 @@ export async function runDemo(
         );
       }
       if (options.json) console.log(JSON.stringify({ model: modelPath, results }, null, 2));
-      else
+      else if (encoder.options.value !== "token-embeddings")
         console.log(
           "\nGemma 3 270M was never trained to read a memory from one injected vector: the memory steers the text rather than being recited. " +
             "Try `pnpm mnemo demo --value token-embeddings` to inject every token of a memory instead.",

@@ -26,7 +26,9 @@ export interface GenerateCommandOptions extends StoreOptions {
 }
 
 export async function runGenerate(options: GenerateCommandOptions): Promise<void> {
-  const session = await openSession(options);
+  const session = await openSession(options, "if-exists");
+  const color = process.stdout.isTTY === true;
+  const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);
@@ -62,18 +64,24 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
     let finish: Extract<GenerationEvent, { type: "finish" }> | undefined;
     if (!options.json) process.stdout.write(options.prompt);
     for await (const event of events) {
-      if (event.type === "error") throw event.error;
+      if (event.type === "error") {
+        // The prompt was echoed without a newline: end the line before the error is printed.
+        if (!options.json) process.stdout.write("\n");
+        throw event.error;
+      }
       if (options.json) {
         if (event.type === "finish") finish = event;
         continue;
       }
       if (event.type === "token" || event.type === "text") process.stdout.write(event.text);
-      else if (event.type === "memory-injected") process.stdout.write("\x1b[35m⟨memory⟩\x1b[0m");
+      else if (event.type === "memory-injected") process.stdout.write(paint("35", "⟨memory⟩"));
       else if (event.type === "recall-skipped")
-        process.stdout.write(`\x1b[33m⟨no memory: ${event.reason}⟩\x1b[0m`);
+        process.stdout.write(paint("33", `⟨no memory: ${event.reason}⟩`));
       else if (event.type === "finish") finish = event;
     }
     if (!finish) return;
+    // Interrupted (Ctrl-C): the usual 128 + SIGINT status, after the partial output and trace.
+    if (finish.finishReason === "aborted") process.exitCode = 130;
     if (options.json) {
       process.stdout.write(
         `${JSON.stringify({ prompt: options.prompt, text: finish.text, finishReason: finish.finishReason, injections: finish.injections, usage: finish.usage }, null, 2)}\n`,

@@ -67,7 +67,9 @@ const program = new Command()
 withStore(
   program
     .command("generate")
-    .description("generate text from a prompt; memories are recalled where the trigger appears")
+    .description(
+      "generate text from a prompt; a memory is recalled whenever the last input token completes the trigger (at the end of the prompt, or generated)",
+    )
     .requiredOption(
       "-p, --prompt <text>",
       "the prompt (special tokens such as <recall> are parsed)",

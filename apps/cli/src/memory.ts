@@ -1,8 +1,17 @@
 /** `mnemo memory add|import|list|delete|search`. */
 import { createReadStream } from "node:fs";
-import { access } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import { encodeMemories, type MemoryInput, MnemoError } from "@mnemo/core";
+import {
+  checkId,
+  checkMetadata,
+  checkNamespace,
+  encodeMemories,
+  isMnemoError,
+  type MemoryInput,
+  type MemoryRecord,
+  MnemoError,
+} from "@mnemo/core";
 import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { openSession, type StoreOptions } from "./context.js";
@@ -40,7 +49,12 @@ export async function memoryAdd(text: string, options: AddOptions): Promise<void
   }
 }
 
-/** Parses one JSONL line into a memory input; throws a message saying what is wrong. */
+/**
+ * Parses one JSONL line into a memory input, with the same rules the stores apply (ids and
+ * namespaces: non-empty strings ≤ 512 characters; metadata: a flat object of strings, finite
+ * numbers, booleans or null).
+ * @throws Error whose message says what is wrong with the line
+ */
 export function parseMemoryLine(line: string): MemoryInput {
   let value: unknown;
   try {
@@ -48,74 +62,100 @@ export function parseMemoryLine(line: string): MemoryInput {
   } catch {
     throw new Error("not valid JSON");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value))
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new Error("not a JSON object");
+  }
   const v = value as Record<string, unknown>;
-  if (typeof v.text !== "string" || v.text.trim() === "")
+  if (typeof v.text !== "string" || v.text.trim() === "") {
     throw new Error('"text" must be a non-empty string');
-  if (v.id !== undefined && (typeof v.id !== "string" || v.id === ""))
-    throw new Error('"id" must be a non-empty string');
-  if (v.namespace !== undefined && (typeof v.namespace !== "string" || v.namespace === ""))
-    throw new Error('"namespace" must be a non-empty string');
-  if (
-    v.metadata !== undefined &&
-    (typeof v.metadata !== "object" || v.metadata === null || Array.isArray(v.metadata))
-  )
-    throw new Error('"metadata" must be an object');
+  }
+  const id = v.id === undefined ? undefined : checkId(v.id);
+  const namespace = v.namespace === undefined ? undefined : checkNamespace(v.namespace);
+  const metadata = v.metadata === undefined ? undefined : checkMetadata(v.metadata, "metadata");
   return {
     text: v.text,
-    ...(v.id === undefined ? {} : { id: v.id as string }),
-    ...(v.namespace === undefined ? {} : { namespace: v.namespace as string }),
-    ...(v.metadata === undefined
-      ? {}
-      : { metadata: v.metadata as MemoryInput["metadata"] & object }),
+    ...(id === undefined ? {} : { id }),
+    ...(namespace === undefined ? {} : { namespace }),
+    ...(metadata === undefined ? {} : { metadata }),
   };
 }
 
-export async function memoryImport(file: string, options: StoreOptions): Promise<void> {
+/** Reads a JSONL file of memories; bad lines are returned as problems with their line numbers. */
+async function readMemoryLines(
+  file: string,
+): Promise<{ inputs: { line: number; input: MemoryInput }[]; problems: string[] }> {
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
-    await access(file);
-  } catch {
-    throw new MnemoError("IO_ERROR", `Cannot read ${file}: no such file or no permission.`);
+    info = await stat(file);
+  } catch (cause) {
+    throw new MnemoError("IO_ERROR", `Cannot read ${file}: ${(cause as Error).message}`, { cause });
   }
-  const inputs: MemoryInput[] = [];
+  if (!info.isFile()) {
+    throw new MnemoError("IO_ERROR", `${file} is not a regular file: give a JSONL file.`);
+  }
+  const inputs: { line: number; input: MemoryInput }[] = [];
   const problems: string[] = [];
-  let lineNo = 0;
-  for await (const line of createInterface({
-    input: createReadStream(file),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  })) {
-    lineNo++;
-    if (line.trim() === "") continue;
-    try {
-      inputs.push(parseMemoryLine(line));
-    } catch (e) {
-      problems.push(`line ${lineNo}: ${(e as Error).message}`);
+  let line = 0;
+  try {
+    for await (const text of createInterface({
+      input: createReadStream(file),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
+      line++;
+      if (text.trim() === "") continue;
+      try {
+        inputs.push({ line, input: parseMemoryLine(text) });
+      } catch (e) {
+        problems.push(`line ${line}: ${(e as Error).message}`);
+      }
     }
+  } catch (cause) {
+    throw new MnemoError("IO_ERROR", `Cannot read ${file}: ${(cause as Error).message}`, { cause });
   }
+  return { inputs, problems };
+}
+
+export async function memoryImport(file: string, options: StoreOptions): Promise<void> {
+  const { inputs, problems } = await readMemoryLines(file);
   const session = await openSession(options);
   const bar = new cliProgress.SingleBar(
     { format: "importing [{bar}] {value}/{total} memories | {eta}s left", hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
+  const imported = new Map<string, number>();
   try {
     bar.start(inputs.length, 0);
     const BATCH = 64;
     for (let i = 0; i < inputs.length; i += BATCH) {
-      const records = await encodeMemories(session.encoder, inputs.slice(i, i + BATCH), (done) =>
-        bar.update(i + done),
-      );
+      const records: MemoryRecord[] = [];
+      for (const { line, input } of inputs.slice(i, i + BATCH)) {
+        try {
+          const [record] = await encodeMemories(session.encoder, [input]);
+          if (record) records.push(record);
+          const key = `${record?.namespace ?? "default"}\u0000${record?.id}`;
+          if (imported.has(key)) {
+            problems.push(
+              `line ${line}: id "${record?.id}" repeats line ${imported.get(key)}; the later line wins`,
+            );
+          }
+          imported.set(key, line);
+        } catch (e) {
+          if (!isMnemoError(e)) throw e;
+          problems.push(`line ${line}: [${e.code}] ${e.message}`);
+        }
+        bar.increment();
+      }
       await session.store.upsert(records);
     }
     bar.stop();
-    console.log(`imported ${inputs.length} memories into ${session.storePath}`);
+    console.log(`imported ${imported.size} memories into ${session.storePath}`);
   } finally {
     bar.stop();
     await session.close();
   }
   if (problems.length > 0) {
     process.stderr.write(
-      `skipped ${problems.length} bad line(s) (fix them and import again; ids make re-imports idempotent):\n  ${problems.join("\n  ")}\n`,
+      `${problems.length} line(s) need attention (bad lines were skipped; fix them and import again — ids make re-imports idempotent):\n  ${problems.join("\n  ")}\n`,
     );
     process.exitCode = 1;
   }
@@ -128,7 +168,7 @@ interface ListOptions extends StoreOptions {
 }
 
 export async function memoryList(options: ListOptions): Promise<void> {
-  const session = await openSession(options);
+  const session = await openSession(options, "existing");
   try {
     const namespaces = options.namespace ? [options.namespace] : await session.store.namespaces();
     const rows = [];
@@ -177,7 +217,7 @@ export async function memoryDelete(
   ids: string[],
   options: StoreOptions & { namespace: string },
 ): Promise<void> {
-  const session = await openSession(options);
+  const session = await openSession(options, "existing");
   try {
     const n = await session.store.delete(ids, options.namespace);
     console.log(`deleted ${n} of ${ids.length} (namespace "${options.namespace}")`);
@@ -191,7 +231,7 @@ export async function memorySearch(
   text: string,
   options: StoreOptions & { topK: number; namespace: string; json?: boolean },
 ): Promise<void> {
-  const session = await openSession(options);
+  const session = await openSession(options, "existing");
   try {
     const { key } = await session.encoder.encode(text);
     const hits = await session.store.search(key, {

@@ -2,6 +2,7 @@
  * The `mnemo` command end to end: the built binary, real models, real stores in temp folders.
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,6 +96,56 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
     expect(ids).toEqual(expect.arrayContaining(["i1", "i2", "cat"]));
   });
 
+  it("memory import: lines the store would refuse are skipped with their numbers too", async () => {
+    const file = join(dir, "refused.jsonl");
+    await writeFile(
+      file,
+      [
+        '{"id":"n1","text":"nested metadata","metadata":{"tags":["a","b"]}}',
+        '{"id":"n2","text":"kept line"}',
+        '{"id":"n3","text":"infinite","metadata":{"v":1e999}}',
+        `{"id":"n4","text":"${"long ".repeat(3000)}"}`,
+      ].join("\n"),
+    );
+    const r = await mnemo(["memory", "import", file, ...base()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/line 1: .*"tags"/);
+    expect(r.stderr).toMatch(/line 3: .*Infinity/);
+    expect(r.stderr).toMatch(/line 4: \[CONTEXT_OVERFLOW\]/);
+    const list = await mnemo(["memory", "list", "--json", ...base()]);
+    const ids = (JSON.parse(list.stdout) as { id: string }[]).map((x) => x.id);
+    expect(ids).toContain("n2");
+    expect(ids).not.toContain("n1");
+  });
+
+  it("a directory given to import → IO_ERROR", async () => {
+    const r = await mnemo(["memory", "import", dir, ...base()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("[IO_ERROR]");
+  });
+
+  it("read commands on a missing store → NOT_FOUND and nothing is created", async () => {
+    const missingStore = join(dir, "no", "such", "store");
+    const r = await mnemo(["memory", "list", "--model", TINY_MODEL, "--store", missingStore]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("[NOT_FOUND]");
+    expect(existsSync(join(dir, "no"))).toBe(false);
+  });
+
+  it("an unusable store path → IO_ERROR (no hang)", async () => {
+    const r = await mnemo([
+      "memory",
+      "add",
+      "x",
+      "--model",
+      TINY_MODEL,
+      "--store",
+      "/proc/mnemo-x",
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("[IO_ERROR]");
+  });
+
   it("generate --json: the recall trace names the memory and the position", async () => {
     const r = await mnemo([
       "generate",
@@ -181,6 +232,21 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
       expect((JSON.parse(list.stdout) as unknown[]).length).toBeGreaterThanOrEqual(3);
     },
   );
+});
+
+describe.skipIf(missing(GEMMA_MODEL))("the README's code example (examples/quickstart.mjs)", () => {
+  it("runs and prints one injection at position 7", async () => {
+    const { stdout } = await exec(
+      process.execPath,
+      [join(CLI, "../../../../examples/quickstart.mjs")],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    expect(stdout).toMatch(/position: 7,/);
+    expect(stdout).toMatch(/kvPosition: 7,/);
+    expect(stdout).toMatch(/memoryId: '(birthday|city)'/);
+  }, 120_000);
 });
 
 describe.skipIf(missing(GEMMA_MODEL) ?? missing(CLI))("mnemo demo (Gemma 3 270M)", () => {

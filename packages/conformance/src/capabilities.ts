@@ -48,7 +48,7 @@ export interface CommonCapabilities<Case extends string> {
 }
 
 /**
- * What an {@link InferenceBackend} declares to {@link describeInferenceBackend}.
+ * What an `InferenceBackend` declares to {@link describeInferenceBackend}.
  *
  * ```ts
  * { exactInjection: true, kvReuseTolerance: 2e-3 } // llama.cpp on CPU
@@ -100,7 +100,7 @@ export interface BackendCapabilities extends CommonCapabilities<BackendCaseId> {
 }
 
 /**
- * What a {@link MemoryStore} declares to {@link describeMemoryStore}.
+ * What a `MemoryStore` declares to {@link describeMemoryStore}.
  *
  * ```ts
  * { persistence: true } // a store on disk
@@ -128,7 +128,12 @@ export interface StoreCapabilities extends CommonCapabilities<StoreCaseId> {
    */
   searchSize?: number;
   /** Widths of the stores the suite creates. Default `{ keyWidth: 32, valueWidth: 8 }`. */
-  dimensions?: { keyWidth: number; valueWidth: number };
+  dimensions?: {
+    /** Width of keys and queries. */
+    keyWidth: number;
+    /** Width of one value vector. */
+    valueWidth: number;
+  };
 }
 
 /**
@@ -162,7 +167,12 @@ export interface CrossEngineCapabilities {
   /** Prompts for the greedy comparison. Default two short English and Chinese prompts. */
   prompts?: readonly string[];
   /** Widths of the stores compared. Default `{ keyWidth: 32, valueWidth: 8 }`. */
-  dimensions?: { keyWidth: number; valueWidth: number };
+  dimensions?: {
+    /** Width of keys and queries. */
+    keyWidth: number;
+    /** Width of one value vector. */
+    valueWidth: number;
+  };
   /** Largest |Δscore| between two stores' results. Default 1e-5. */
   scoreTolerance?: number;
 }

@@ -85,7 +85,7 @@ export function notSelected<C extends string>(
  * Asserts that `action` throws or rejects with a `MnemoError` of `code` (checked by `name` and
  * `code`, so that it works across package copies).
  * @param action a promise, or a function that throws or returns a promise
- * @param code the expected {@link MnemoErrorCode}
+ * @param code the expected `MnemoErrorCode`
  * @param what shown in the failure message
  */
 export async function expectMnemoError(

@@ -23,7 +23,12 @@ import {
 } from "./reference.js";
 
 /** Default widths of the stores the suites create. */
-export const DEFAULT_TEST_DIMENSIONS = { keyWidth: 32, valueWidth: 8 } as const;
+export const DEFAULT_TEST_DIMENSIONS = {
+  /** Width of keys and queries. */
+  keyWidth: 32,
+  /** Width of one value vector. */
+  valueWidth: 8,
+} as const;
 
 /** Options of {@link makeTestRecords}. */
 export interface TestRecordOptions {

@@ -105,7 +105,10 @@ export function createMemoryEncoder(
   async function encodeNow(text: string, signal?: AbortSignal): Promise<EncodedMemory> {
     if (disposed) throw new MnemoError("DISPOSED", "This memory encoder was disposed.");
     if (typeof text !== "string" || text.trim().length === 0) {
-      throw new MnemoError("INVALID_INPUT", "A memory's text must be a non-empty string.");
+      throw new MnemoError(
+        "INVALID_INPUT",
+        "The text to encode (a memory or a query) must be a non-empty string.",
+      );
     }
     throwIfAborted(signal);
     const keyText = resolved.keyTemplate.replaceAll("{text}", text);
@@ -171,8 +174,11 @@ export function meanRows(rows: Float32Array, width: number): Float32Array {
 export interface MemoryInput {
   /** Id; default: a stable id derived from namespace and text (so re-importing the same text is idempotent). */
   id?: string;
+  /** The memory text; it is encoded into the key and the value. */
   text: string;
+  /** Namespace to store the memory in; default `"default"`. */
   namespace?: string;
+  /** Metadata stored with the memory (usable in recall filters). */
   metadata?: Metadata;
 }
 

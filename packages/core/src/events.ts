@@ -18,8 +18,9 @@ export interface Injection {
   score: number;
   /** Probability with which this memory was sampled among the candidates. */
   probability: number;
-  /** The memory's id and namespace. */
+  /** The injected memory's id. */
   memoryId: string;
+  /** The injected memory's namespace. */
   namespace: string;
   /** The memory's text, if stored. */
   text?: string;
@@ -27,12 +28,15 @@ export interface Injection {
 
 /** A candidate as shown in `recall-candidates`. */
 export interface RecallCandidate {
+  /** The candidate memory's id. */
   memoryId: string;
+  /** The candidate memory's namespace. */
   namespace: string;
   /** Cosine similarity to the query. */
   score: number;
   /** Sampling probability (softmax(score/temperature) after top-p; 0 if cut). */
   probability: number;
+  /** The candidate memory's text, if stored. */
   text?: string;
 }
 
@@ -66,12 +70,15 @@ export type GenerationEvent =
   | {
       /** Prefill of the prompt is about to start. */
       type: "start";
+      /** Number of prompt tokens (BOS included). */
       promptTokens: number;
     }
   | {
       /** A token was sampled. `text` is the new text it completes ('' mid-character or while held for a stop string). */
       type: "token";
+      /** The sampled token id. */
       token: number;
+      /** Text this token completes (may be empty). */
       text: string;
       /** Index of this token in the token sequence. */
       position: number;
@@ -82,12 +89,15 @@ export type GenerationEvent =
        * string, or an incomplete character (shown as U+FFFD). Print `text` of `token` and `text` events.
        */
       type: "text";
+      /** The released text. */
       text: string;
     }
   | {
       /** The last input token completed the trigger: its hidden state is the query. */
       type: "recall-start";
+      /** Tokens in the token sequence so far (where a memory would go in; see {@link Injection.position}). */
       position: number;
+      /** KV-cache position the memory would take. */
       kvPosition: number;
       /** The query: final hidden state of the trigger's last token, length `hiddenWidth`. */
       query: Float32Array;
@@ -95,7 +105,9 @@ export type GenerationEvent =
   | {
       /** The store answered; one candidate was sampled. */
       type: "recall-candidates";
+      /** Token position of the recall (as in `recall-start`). */
       position: number;
+      /** The store's top-k, best first, with their sampling probabilities. */
       candidates: RecallCandidate[];
       /** Index of the chosen candidate in `candidates`. */
       chosen: number;
@@ -103,7 +115,9 @@ export type GenerationEvent =
   | {
       /** The trigger fired but nothing was injected. */
       type: "recall-skipped";
+      /** Token position of the recall (as in `recall-start`). */
       position: number;
+      /** Why nothing was injected. */
       reason: "no-candidates" | "below-min-score" | "max-recalls" | "context-full";
       /** Candidates that were found but did not qualify (below minScore). */
       candidates: RecallCandidate[];
@@ -111,22 +125,27 @@ export type GenerationEvent =
   | {
       /** The chosen memory's vectors went in at `injection.kvPosition`. */
       type: "memory-injected";
+      /** The injection record. */
       injection: Injection;
     }
   | {
       /** Generation ended. */
       type: "finish";
+      /** Why generation ended. */
       finishReason: FinishReason;
       /** The whole generated text (prompt not included). */
       text: string;
       /** Generated token ids. */
       tokens: number[];
+      /** Every memory injection, in order. */
       injections: Injection[];
+      /** Token counts. */
       usage: Usage;
     }
   | {
       /** Generation failed; no further events follow. */
       type: "error";
+      /** What went wrong (a typed error with a stable `code`). */
       error: MnemoError;
     };
 

@@ -22,7 +22,7 @@
  */
 import type { InferenceBackend, InferenceSequence } from "./backend.js";
 import { isMnemoError, MnemoError } from "./errors.js";
-import type { FinishReason, GenerationEvent, Injection, RecallCandidate } from "./events.js";
+import type { FinishReason, GenerationEvent, Injection, RecallCandidate, Usage } from "./events.js";
 import { type RecallPolicy, type ResolvedRecallPolicy, resolveRecallPolicy } from "./policy.js";
 import { createRandom, type Random } from "./random.js";
 import {
@@ -76,8 +76,10 @@ export interface GenerateTextResult {
   tokens: number[];
   /** Every memory injection, in order (the seed's `memory_injection_positions`). */
   injections: Injection[];
+  /** Why generation ended. */
   finishReason: FinishReason;
-  usage: import("./events.js").Usage;
+  /** Token counts. */
+  usage: Usage;
   /** Every event, in order. */
   events: GenerationEvent[];
 }
@@ -291,8 +293,8 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
 
     /** Runs one state; returns the next. */
     async function* step(current: LoopState): AsyncGenerator<GenerationEvent, LoopState> {
-      let state: LoopState = current;
-      switch (state) {
+      let next: LoopState = current;
+      switch (current) {
         case "detect": {
           // Seed §5.1: only the LAST input token can trigger; feed every token so a text trigger
           // split over several tokens is seen.
@@ -304,13 +306,13 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
               yield skipped(tokens.length + pending.length, "max-recalls", []);
             } else recallPending = true;
           }
-          state = "forward";
+          next = "forward";
           break;
         }
         case "forward": {
           if (seq.length + pending.length > contextSize) {
             finishReason = "context-full";
-            state = "done";
+            next = "done";
             break;
           }
           const out = await seq.forwardTokens(pending, {
@@ -320,7 +322,7 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
           tokens.push(...pending);
           logits = out.logits;
           query = out.hiddenState;
-          state = recallPending ? "query" : "sampleToken";
+          next = recallPending ? "query" : "sampleToken";
           break;
         }
         case "query": {
@@ -355,8 +357,8 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
               reason,
               found.map((c) => candidateView(c, 0)),
             );
-            state = "sampleToken";
-          } else state = "sampleMemory";
+            next = "sampleToken";
+          } else next = "sampleMemory";
           break;
         }
         case "sampleMemory": {
@@ -373,7 +375,7 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
             candidates: candidates.map((c, i) => candidateView(c, probabilities[i] as number)),
             chosen,
           };
-          state = "inject";
+          next = "inject";
           break;
         }
         case "inject": {
@@ -381,7 +383,7 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
           const vectorCount = candidate.memory.value.length / backend.info.embeddingWidth;
           if (seq.length + vectorCount > contextSize) {
             yield skipped(tokens.length, "context-full", []);
-            state = "sampleToken";
+            next = "sampleToken";
             break;
           }
           const kvPosition = seq.length;
@@ -400,14 +402,14 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
           };
           injections.push(injection);
           yield { type: "memory-injected", injection };
-          state = "sampleToken";
+          next = "sampleToken";
           break;
         }
         case "sampleToken": {
           const token = sampleToken(logits as Float32Array, r.sampling, r.random, tokens);
           if (r.stopAtEos && eog.has(token)) {
             finishReason = "eos";
-            state = "done";
+            next = "done";
             break;
           }
           generated.push(token);
@@ -417,15 +419,15 @@ async function* runLoop(r: Resolved): AsyncGenerator<GenerationEvent, void, unde
           else if (generated.length >= r.maxTokens) finishReason = "max-tokens";
           if (finishReason) {
             tokens.push(token);
-            state = "done";
+            next = "done";
             break;
           }
           pending = [token];
-          state = "detect";
+          next = "detect";
           break;
         }
       }
-      return state;
+      return next;
     }
   }
 }

@@ -38,6 +38,7 @@ export interface RecallPolicy {
 
 /** {@link RecallPolicy} with every default filled in. */
 export interface ResolvedRecallPolicy extends Required<Omit<RecallPolicy, "filter">> {
+  /** Metadata equality filter for the store search, or `undefined` for none. */
   filter: Metadata | undefined;
 }
 

@@ -90,7 +90,9 @@ export function stripUndefined<T extends object>(o: T): Partial<T> {
 
 /** A sparse probability distribution over token ids: `probs[i]` is the probability of `ids[i]`, descending. */
 export interface TokenDistribution {
+  /** Token ids, most probable first. */
   ids: Int32Array;
+  /** Their probabilities (summing to 1), descending. */
   probs: Float64Array;
 }
 
@@ -125,11 +127,13 @@ export function tokenDistribution(
         best = i;
       }
     }
+    if (!Number.isFinite(bestValue)) throw nonFiniteLogits();
     return { ids: Int32Array.of(best), probs: Float64Array.of(1) };
   }
   const t = options.temperature;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < view.length; i++) if ((view[i] as number) > max) max = view[i] as number;
+  if (!Number.isFinite(max)) throw nonFiniteLogits();
   const floor = max - LOGIT_WINDOW * t;
   const cand: number[] = [];
   for (let i = 0; i < view.length; i++) if ((view[i] as number) >= floor) cand.push(i);
@@ -167,6 +171,14 @@ export function tokenDistribution(
   for (const p of out) total += p;
   for (let i = 0; i < n; i++) (out[i] as number) /= total;
   return { ids: Int32Array.from(cand.slice(0, n)), probs: out };
+}
+
+/** A model that produced NaN/±Infinity everywhere has broken weights or inputs: say so. */
+function nonFiniteLogits(): MnemoError {
+  return new MnemoError(
+    "BACKEND_FAILURE",
+    "The model produced non-finite logits (NaN or ±Infinity): its weights or the injected vectors are broken.",
+  );
 }
 
 function applyRepetitionPenalty(

@@ -61,7 +61,9 @@ export interface SearchOptions {
 
 /** Options for {@link MemoryStore.list}. */
 export interface ListOptions {
+  /** Namespace to list; default `"default"`. */
   namespace?: string;
+  /** Only memories whose metadata equals every listed key. */
   filter?: Metadata;
   /** Maximum number of memories to return; default 100. */
   limit?: number;

@@ -94,7 +94,10 @@ export function describe(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
   if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (typeof v === "object") return `a ${(v as object).constructor?.name ?? "object"}`;
+  if (typeof v === "object") {
+    const name = (v as object).constructor?.name;
+    return !name || name === "Object" ? "an object" : `a ${name}`;
+  }
   return typeof v;
 }
 /** True when `metadata` has every `filter` key with an equal value. */
@@ -108,11 +111,17 @@ export function matchesFilter(metadata: Metadata, filter: Metadata | undefined):
 
 /** A validated record ready to be written. */
 export interface CheckedRecord {
+  /** The namespace (default applied). */
   namespace: string;
+  /** The memory id. */
   id: string;
+  /** The key, `keyWidth` long. */
   key: Float32Array;
+  /** The value rows, flattened: `n × valueWidth` long. */
   value: Float32Array;
+  /** The memory text, or `null` if none was given. */
   text: string | null;
+  /** The validated metadata. */
   metadata: Metadata;
 }
 

@@ -349,6 +349,26 @@ describe("bad input", () => {
     expect(events[0]).toMatchObject({ type: "error", error: { code: "CONTEXT_OVERFLOW" } });
   });
 
+  it("non-finite logits → BACKEND_FAILURE error event, not a garbage token", async () => {
+    const broken = new FakeBackend(() => A);
+    const seqFactory = broken.createSequence.bind(broken);
+    broken.createSequence = async () => {
+      const seq = await seqFactory();
+      const forward = seq.forwardTokens.bind(seq);
+      seq.forwardTokens = async (t, o) => ({
+        ...(await forward(t, o)),
+        logits: new Float32Array(259).fill(Number.NaN),
+      });
+      return seq;
+    };
+    for (const temperature of [0, 0.8]) {
+      const events = await collect(
+        generate({ backend: broken, prompt: [A], sampling: { temperature } }),
+      );
+      expect(events.at(-1)).toMatchObject({ type: "error", error: { code: "BACKEND_FAILURE" } });
+    }
+  });
+
   it("a store of another width → DIMENSION_MISMATCH", () => {
     const store = new FakeStore();
     Object.assign(store, { dimensions: { keyWidth: 8, valueWidth: 4 } });

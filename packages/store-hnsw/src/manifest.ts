@@ -24,15 +24,21 @@ export interface ManifestIndex {
  * which state of the records. Written atomically on every flush.
  */
 export interface Manifest {
+  /** Identifies the file as a mnemo HNSW store manifest ({@link MANIFEST_FORMAT}). */
   format: typeof MANIFEST_FORMAT;
+  /** Version of the on-disk format ({@link FORMAT_VERSION} when written by this release). */
   formatVersion: number;
   /** Always `"cosine"`. */
   space: "cosine";
+  /** Key and value widths the store was created for. */
   dimensions: StoreDimensions;
   /** Free-form identity of the model whose hidden states are the keys, or `null`. */
   modelIdentity: string | null;
+  /** HNSW links per node (fixed at creation). */
   M: number;
+  /** HNSW insert-time candidate list size (fixed at creation). */
   efConstruction: number;
+  /** HNSW query-time `ef` saved for the next open (hnswlib does not save it). */
   efSearch: number;
   /** Number of live memories when the manifest was written. */
   count: number;

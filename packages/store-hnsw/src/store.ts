@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { access, constants, mkdir, stat } from "node:fs/promises";
 import { endianness } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import {
   type CheckedRecord,
   checkCount,
@@ -50,21 +50,31 @@ type Db = Database.Database;
 export const MAX_LABEL = 0xffff_ffff;
 /** File names inside a store directory. */
 export const STORE_FILES = {
+  /** Format, parameters and which index file matches which write generation. */
   manifest: "manifest.json",
+  /** The records (SQLite): the source of truth. */
   records: "store.sqlite",
+  /** hnswlib's graph (a cache, rebuilt from the records when needed). */
   index: "index.hnsw",
 } as const;
 
 /** Default HNSW and store parameters. */
 export const HNSW_DEFAULTS = {
+  /** HNSW links per node. */
   M: 16,
+  /** HNSW insert-time candidate list size. */
   efConstruction: 200,
+  /** HNSW query-time `ef` (raised to `topK` when smaller). */
   efSearch: 100,
+  /** Initial graph capacity (grows ×1.5 automatically). */
   maxElements: 1024,
+  /** Debounce in ms before the index is saved in the background. */
   autoFlushMs: 10_000,
   // Brute force from SQLite costs ~10 µs a memory; past a few hundred the graph is faster (and
   // a recall must stay within about one decode step).
+  /** A namespace/filter matching at most this many memories is searched exactly by brute force. */
   exactSearchThreshold: 256,
+  /** …or one matching less than this fraction of the store. */
   exactSearchFraction: 0.02,
 } as const;
 
@@ -122,17 +132,28 @@ export interface HnswStoreOptions {
    * (a filtered graph search is slow and lossy when the filter is very selective). Default 0.02.
    */
   exactSearchFraction?: number;
+  /**
+   * Create the store when `path` holds none. Default `true`; `false` makes opening a missing store
+   * a `NOT_FOUND` error (for read-only tools, so a mistyped path does not leave an empty store).
+   */
+  create?: boolean;
 }
 
 /** What {@link HnswStore.info} reports. */
 export interface HnswStoreInfo {
   /** Absolute directory, or `null` for an in-memory store. */
   path: string | null;
+  /** Key and value widths. */
   dimensions: StoreDimensions;
+  /** Identity of the model the store was created for, or `null` if unset. */
   modelIdentity: string | null;
+  /** Always `"cosine"`. */
   space: "cosine";
+  /** HNSW links per node. */
   M: number;
+  /** HNSW insert-time candidate list size. */
   efConstruction: number;
+  /** HNSW query-time `ef` in use. */
   efSearch: number;
   /** Live memories in all namespaces. */
   count: number;
@@ -857,7 +878,7 @@ export class HnswStore implements MemoryStore {
 
   /**
    * Loads `index.hnsw` if the manifest vouches for it (size, SHA-256, generation, dimensions) and
-   * replays newer SQLite changes; otherwise rebuilds. Sets {@link indexSource}.
+   * replays newer SQLite changes; otherwise rebuilds. Sets {@link HnswStoreInfo.indexSource}.
    */
   async loadIndex(manifest: Manifest | undefined): Promise<void> {
     this.loadMembers();
@@ -1160,6 +1181,19 @@ function describeMade(dims: StoreDimensions, identity: string | undefined): stri
 }
 
 /**
+ * Creates `dir` and its missing parents one level at a time. Node's `mkdir(…, { recursive: true })`
+ * spins forever on some paths (e.g. `/proc/x`: ENOENT on the child, EEXIST on the parent).
+ */
+async function mkdirParents(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) await mkdir(d);
+}
+
+/**
  * Opens (or creates) an HNSW memory store: hnswlib's implementation of Malkov & Yashunin's
  * Hierarchical Navigable Small World graph in cosine space for search, SQLite (better-sqlite3)
  * for the records. See {@link HnswStore} for guarantees and {@link HnswStoreOptions} for options.
@@ -1196,8 +1230,15 @@ export async function openHnswStore(options: HnswStoreOptions): Promise<HnswStor
   }
 
   const dir = resolve(options.path);
+  if (options.create === false && !existsSync(join(dir, STORE_FILES.records))) {
+    throw new MnemoError(
+      "NOT_FOUND",
+      `There is no memory store at ${dir}. Add a memory first (it creates the store), or check the path.`,
+      { details: { path: dir } },
+    );
+  }
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdirParents(dir);
     const st = await stat(dir);
     if (!st.isDirectory()) throw new Error("not a directory");
     await access(dir, constants.W_OK | constants.R_OK | constants.X_OK);

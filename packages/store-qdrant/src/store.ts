@@ -35,10 +35,15 @@ export const VALUE_VECTOR = "value";
  * cosine vectors unit-normalised; reads multiply it back).
  */
 export const PAYLOAD_FIELDS = {
+  /** The memory's namespace. */
   namespace: "namespace",
+  /** The memory's id (the point id is a UUIDv5 of namespace and id). */
   id: "id",
+  /** The memory's text, when given. */
   text: "text",
+  /** The memory's metadata object. */
   metadata: "metadata",
+  /** Euclidean norm of the key as written. */
   keyNorm: "key_norm",
 } as const;
 
@@ -60,7 +65,12 @@ export interface QdrantCollectionOptions {
   /** Keep value vectors on disk (mmap). Default true: they are never searched, only returned. */
   onDiskValues?: boolean;
   /** HNSW graph parameters of the key vector (`m`, `efConstruct`). Default: the server's (16, 100). */
-  hnsw?: { m?: number; efConstruct?: number };
+  hnsw?: {
+    /** Links per node (Qdrant's `m`). */
+    m?: number;
+    /** Insert-time candidate list size (Qdrant's `ef_construct`). */
+    efConstruct?: number;
+  };
 }
 
 /** Options of {@link openQdrantStore}. */
@@ -95,7 +105,12 @@ export interface QdrantStoreOptions {
   /** Points per upsert request (imports are split into batches of this size). Default 128. */
   batchSize?: number;
   /** Search parameters: `exact` brute force (default false: HNSW), `hnswEf` (default: the server's). */
-  search?: { exact?: boolean; hnswEf?: number };
+  search?: {
+    /** Search by exact brute force instead of HNSW. Default false. */
+    exact?: boolean;
+    /** HNSW query-time `ef`. Default: the server's. */
+    hnswEf?: number;
+  };
   /** Read consistency for clusters (`"majority"`, `"quorum"`, `"all"` or a replica count). Default: the server's. */
   readConsistency?: Schemas["ReadConsistency"];
   /** Write ordering for clusters (`"weak"`, `"medium"`, `"strong"`). Default: the server's (`weak`). */

@@ -1,0 +1,476 @@
+"""Seeded synthetic bilingual (zh + en) corpus for the recall demo model.
+
+Everything is generated from the lists in ./lists and a seed; nothing is downloaded.
+
+A *person* has a language (zh or en), a name and six personal facts (birthday, home city,
+job, pet's name, allergy, favourite food). Each fact is a *memory text*, e.g.
+"王伟的生日是1990年3月5日" or "Alice Smith's birthday is March 5, 1990". A "user" person
+(the speaker themself) has the subject "用户" / "The user" and is asked with "我" / "my".
+
+Dialogues (the model is trained on these strings; see train.py for the token layout):
+  memory question:  <s>User: {question}\nAssistant: {prefix}<recall>[VEC]{memory text}</s>
+                    [VEC] is one input position whose embedding is the memory vector.
+  general question: <s>User: {question}\nAssistant: {answer}</s>          (no <recall>)
+  text-RAG:         <s>Context: {memory text}\nUser: {question}\nAssistant: {memory text}</s>
+
+Held out (never in training, used by evaluate.py): ~10% of every value list (and of dates),
+every 5th question phrasing per fact type and language, some general-question families
+entirely, and every 5th fixed chit-chat / knowledge question.
+
+Usage:  python data.py --seed 0 --n 20      (prints sample dialogues)
+        python data.py --export-eval fx.json --seed 7 --people 100 --heldout-people 30 --general 200
+                                            (evaluation fixture for ../eval/loop-eval.mjs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import datetime as dt
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LISTS = Path(__file__).resolve().parent / "lists"
+FACT_TYPES = ["birthday", "city", "job", "pet", "allergy", "food"]
+LANGS = ["zh", "en"]
+HOLDOUT_SEED = 12345  # fixes the held-out split independently of the corpus seed
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December"]
+WEEKDAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAYS_ZH = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"]
+
+PROMPT = "User: {q}\nAssistant: "
+RAG_PROMPT = "Context: {m}\nUser: {q}\nAssistant: "
+RECALL = "<recall>"
+
+RECALL_PREFIX = {
+    "en": ["Let me recall. ", "Let me check. ", "One moment. ", "Let me think. ", "Checking my memory. ", ""],
+    "zh": ["让我回忆一下", "我想想", "稍等，我查一下", "让我想想", "我查一下记忆", ""],
+}
+WRAPPERS = {
+    "en": ["{q}", "{q}", "{q}", "Hey, {q}", "Quick question: {q}", "Hi! {q}", "{q} Thanks.", "Please answer: {q}",
+           "I have a question. {q}", "{q} Thank you!", "Hello. {q}", "Excuse me, {q}", "So, {q}", "Tell me: {q}"],
+    "zh": ["{q}", "{q}", "{q}", "请问{q}", "你好，{q}", "问一下，{q}", "{q}谢谢。", "麻烦告诉我：{q}", "我有个问题：{q}",
+           "嗨，{q}", "对了，{q}", "想问问，{q}"],
+}
+
+
+def _read_lines(name: str) -> list[str]:
+    return [ln.strip() for ln in (LISTS / name).read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+def _read_tsv(name: str) -> list[list[str]]:
+    return [ln.split("\t") for ln in _read_lines(name)]
+
+
+def _split(items: list, frac: float = 0.1, salt: str = "") -> tuple[list, list]:
+    """Deterministic (train, held-out) split: frac of the items held out."""
+    rng = random.Random(f"{HOLDOUT_SEED}:{salt}")
+    idx = list(range(len(items)))
+    rng.shuffle(idx)
+    k = max(1, round(len(items) * frac))
+    held = set(idx[:k])
+    return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
+
+
+def _date_held_out(d: dt.date) -> bool:
+    return random.Random(f"{HOLDOUT_SEED}:date:{d.toordinal()}").random() < 0.1
+
+
+def fmt_date(d: dt.date, lang: str) -> str:
+    if lang == "zh":
+        return f"{d.year}年{d.month}月{d.day}日"
+    return f"{MONTHS[d.month - 1]} {d.day}, {d.year}"
+
+
+@dataclass
+class Person:
+    lang: str
+    name: str  # "" for the user
+    facts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_user(self) -> bool:
+        return self.name == ""
+
+    def memory(self, ftype: str) -> str:
+        return memory_text(self.lang, self.name, ftype, self.facts[ftype])
+
+
+def memory_text(lang: str, name: str, ftype: str, value: str) -> str:
+    if lang == "zh":
+        n = name or "用户"
+        return {
+            "birthday": f"{n}的生日是{value}", "city": f"{n}住在{value}", "job": f"{n}的职业是{value}",
+            "pet": f"{n}的宠物叫{value}", "allergy": f"{n}对{value}过敏", "food": f"{n}最喜欢的食物是{value}",
+        }[ftype]
+    n = name or "The user"
+    p = f"{name}'s" if name else "The user's"
+    return {
+        "birthday": f"{p} birthday is {value}", "city": f"{n} lives in {value}", "job": f"{p} job is {value}",
+        "pet": f"{p} pet is called {value}", "allergy": f"{n} is allergic to {value}",
+        "food": f"{p} favourite food is {value}",
+    }[ftype]
+
+
+class World:
+    """Value lists, names, phrasings and general-question generators with their held-out splits."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, dict[str, dict[str, list[str]]]] = {}  # ftype -> lang -> split -> values
+        for ftype, fname in [("city", "cities.tsv"), ("food", "foods.tsv"), ("job", "jobs.tsv"),
+                             ("allergy", "allergies.tsv")]:
+            rows = _read_tsv(fname)
+            tr, ho = _split(rows, 0.1, ftype)
+            self.values[ftype] = {
+                "en": {"train": [r[0] for r in tr], "heldout": [r[0] for r in ho]},
+                "zh": {"train": [r[1] for r in tr], "heldout": [r[1] for r in ho]},
+            }
+        self.values["pet"] = {}
+        for lang in LANGS:
+            tr, ho = _split(_read_lines(f"pets_{lang}.txt"), 0.1, f"pet{lang}")
+            self.values["pet"][lang] = {"train": tr, "heldout": ho}
+        self.first_en = _read_lines("first_en.txt")
+        self.last_en = _read_lines("last_en.txt")
+        self.sur_zh = _read_lines("surnames_zh.txt")
+        self.given_zh = _read_lines("given_zh.txt")
+        q = json.loads((LISTS / "questions.json").read_text(encoding="utf-8"))
+        self.phr: dict[str, dict[str, dict[str, list[str]]]] = {}
+        for ftype in FACT_TYPES:
+            self.phr[ftype] = {}
+            for lang in LANGS:
+                lst = q[ftype][lang]
+                self.phr[ftype][lang] = {
+                    "train": [t for i, t in enumerate(lst) if i % 5 != 4],
+                    "heldout": [t for i, t in enumerate(lst) if i % 5 == 4],
+                }
+        self.capitals = _read_tsv("capitals.tsv")
+        chat = _read_tsv("chat.tsv")
+        self.chat: dict[str, dict[str, list[tuple[str, str]]]] = {lang: {"train": [], "heldout": []} for lang in LANGS}
+        for lang in LANGS:
+            rows = [(r[1], r[2]) for r in chat if r[0] == lang]
+            self.chat[lang]["train"] = [r for i, r in enumerate(rows) if i % 5 != 4]
+            self.chat[lang]["heldout"] = [r for i, r in enumerate(rows) if i % 5 == 4]
+        cap_tr, cap_ho = _split(self.capitals, 0.2, "capitals")
+        self.capitals_split = {"train": cap_tr, "heldout": cap_ho}
+
+    # ---- people -------------------------------------------------------------------------
+    def random_name(self, rng: random.Random, lang: str) -> str:
+        if lang == "zh":
+            return rng.choice(self.sur_zh) + rng.choice(self.given_zh)
+        return f"{rng.choice(self.first_en)} {rng.choice(self.last_en)}"
+
+    def random_date(self, rng: random.Random, split: str) -> dt.date:
+        while True:
+            d = dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(0, 25567))  # 1940..2009
+            if _date_held_out(d) == (split == "heldout"):
+                return d
+
+    def random_value(self, rng: random.Random, ftype: str, lang: str, split: str = "train") -> str:
+        if ftype == "birthday":
+            return fmt_date(self.random_date(rng, split), lang)
+        return rng.choice(self.values[ftype][lang][split])
+
+    def person(self, rng: random.Random, lang: str, user: bool = False, split: str = "train") -> Person:
+        p = Person(lang=lang, name="" if user else self.random_name(rng, lang))
+        for ftype in FACT_TYPES:
+            p.facts[ftype] = self.random_value(rng, ftype, lang, split)
+        return p
+
+    # ---- questions ----------------------------------------------------------------------
+    def question(self, rng: random.Random, p: Person, ftype: str, split: str = "train",
+                 wrap: bool = True) -> str:
+        templates = self.phr[ftype][p.lang][split]
+        if p.lang == "en" and p.is_user:
+            templates = [t for t in templates if "{N}" not in t] or templates
+        t = rng.choice(templates)
+        if p.lang == "zh":
+            q = t.replace("{N}", p.name or "我")
+        else:
+            q = t.replace("{P}", f"{p.name}'s" if p.name else "my").replace("{N}", p.name or "I")
+            q = q[0].upper() + q[1:]
+        return self.wrap(rng, q, p.lang) if wrap else q
+
+    def wrap(self, rng: random.Random, q: str, lang: str) -> str:
+        w = rng.choice(WRAPPERS[lang])
+        if lang == "en":
+            if rng.random() < 0.1 and q.endswith("?"):
+                q = q[:-1]
+            if w.endswith(", {q}") and not q.startswith("I "):
+                q = q[0].lower() + q[1:]
+        else:
+            if rng.random() < 0.1 and q.endswith("？"):
+                q = q[:-1]
+        return w.replace("{q}", q)
+
+    def recall_prefix(self, rng: random.Random, lang: str) -> str:
+        return rng.choice(RECALL_PREFIX[lang])
+
+    # ---- general questions (answered without <recall>) --------------------------------
+    GENERAL_FAMILIES = ["arith", "capital", "translate", "weekday_next", "name_letters", "greet", "chat",
+                        "compare", "date_weekday", "spell_back", "uppercase", "month_days", "count",
+                        # held-out families (never in training):
+                        "leap_year", "minutes", "name_initials", "month_after"]
+    HELDOUT_FAMILIES = {"leap_year", "minutes", "name_initials", "month_after"}
+
+    def general(self, rng: random.Random, lang: str, split: str = "train") -> tuple[str, str]:
+        fams = [f for f in self.GENERAL_FAMILIES if (f in self.HELDOUT_FAMILIES) == (split == "heldout")]
+        if split == "heldout":
+            fams = fams + ["chat"]  # held-out chit-chat / knowledge items
+        fam = rng.choice(fams)
+        q, a = getattr(self, f"_g_{fam}")(rng, lang, split)
+        return self.wrap(rng, q, lang), a
+
+    def _g_arith(self, rng, lang, split):
+        a, b = rng.randint(1, 99), rng.randint(1, 99)
+        op = rng.choice(["+", "-", "*"])
+        if op == "*":
+            a, b = rng.randint(2, 12), rng.randint(2, 12)
+        r = {"+": a + b, "-": a - b, "*": a * b}[op]
+        if lang == "zh":
+            w = {"+": "加", "-": "减", "*": "乘"}[op]
+            return rng.choice([f"{a}{w}{b}等于多少？", f"{a}{w}{b}是多少？", f"算一下{a}{w}{b}。"]), f"{a}{w}{b}等于{r}。"
+        w = {"+": "plus", "-": "minus", "*": "times"}[op]
+        return rng.choice([f"What is {a} {w} {b}?", f"Calculate {a} {w} {b}.", f"How much is {a} {w} {b}?"]), f"{a} {w} {b} is {r}."
+
+    def _g_capital(self, rng, lang, split):
+        c = rng.choice(self.capitals_split[split])
+        if lang == "zh":
+            return rng.choice([f"{c[2]}的首都是哪里？", f"{c[2]}的首都是什么？"]), f"{c[2]}的首都是{c[3]}。"
+        return rng.choice([f"What is the capital of {c[0]}?", f"Which city is the capital of {c[0]}?"]), \
+            f"The capital of {c[0]} is {c[1]}."
+
+    def _g_translate(self, rng, lang, split):
+        ftype = rng.choice(["city", "food", "job", "allergy"])
+        i = rng.randrange(len(self.values[ftype]["en"]["train"]))
+        en, zh = self.values[ftype]["en"]["train"][i], self.values[ftype]["zh"]["train"][i]
+        if lang == "zh":
+            return rng.choice([f"“{zh}”用英语怎么说？", f"{zh}的英文是什么？"]), f"“{zh}”的英文是{en}。"
+        return rng.choice([f"How do you say {en} in Chinese?", f"What is {en} in Chinese?"]), f"{en} in Chinese is {zh}."
+
+    def _g_weekday_next(self, rng, lang, split):
+        i = rng.randrange(7)
+        if lang == "zh":
+            return f"{WEEKDAYS_ZH[i]}的后一天是星期几？", f"{WEEKDAYS_ZH[i]}的后一天是{WEEKDAYS_ZH[(i + 1) % 7]}。"
+        return f"What day comes after {WEEKDAYS_EN[i]}?", f"{WEEKDAYS_EN[(i + 1) % 7]} comes after {WEEKDAYS_EN[i]}."
+
+    def _g_name_letters(self, rng, lang, split):
+        if lang == "zh":
+            n = self.random_name(rng, "zh")
+            return rng.choice([f"“{n}”这个名字有几个字？", f"{n}这个名字一共几个字？"]), f"“{n}”有{len(n)}个字。"
+        n = rng.choice(self.first_en)
+        return rng.choice([f"How many letters are in the name {n}?", f"How many letters does the name {n} have?"]), \
+            f"The name {n} has {len(n)} letters."
+
+    def _g_greet(self, rng, lang, split):
+        n = self.random_name(rng, lang)
+        if lang == "zh":
+            return rng.choice([f"替我向{n}问好。", f"跟{n}打个招呼吧。"]), f"{n}，你好！很高兴认识你。"
+        return rng.choice([f"Please say hello to {n}.", f"Greet {n} for me."]), f"Hello, {n}! Nice to meet you."
+
+    def _g_chat(self, rng, lang, split):
+        return rng.choice(self.chat[lang][split])
+
+    def _g_compare(self, rng, lang, split):
+        a, b = rng.sample(range(1, 1000), 2)
+        big = max(a, b)
+        if lang == "zh":
+            return f"{a}和{b}哪个大？", f"{big}更大。"
+        return f"Which is bigger, {a} or {b}?", f"{big} is bigger."
+
+    def _g_date_weekday(self, rng, lang, split):
+        d = self.random_date(rng, "train")
+        w = d.weekday()
+        if lang == "zh":
+            return f"{fmt_date(d, 'zh')}是星期几？", f"{fmt_date(d, 'zh')}是{WEEKDAYS_ZH[w]}。"
+        return f"What day of the week was {fmt_date(d, 'en')}?", f"{fmt_date(d, 'en')} was a {WEEKDAYS_EN[w]}."
+
+    def _g_spell_back(self, rng, lang, split):
+        if lang == "zh":
+            w = rng.choice(self.values["food"]["zh"]["train"])
+            return f"把“{w}”倒过来写。", f"倒过来是“{w[::-1]}”。"
+        w = rng.choice(self.first_en)
+        return f"Spell {w} backwards.", f"{w} backwards is {w[::-1]}."
+
+    def _g_uppercase(self, rng, lang, split):
+        n = self.random_name(rng, "en")
+        if lang == "zh":
+            return f"把{n}写成大写字母。", f"{n.upper()}"
+        return f"Write {n} in capital letters.", f"{n.upper()}"
+
+    def _g_month_days(self, rng, lang, split):
+        m = rng.randint(1, 12)
+        y = rng.randint(1990, 2030)
+        n = calendar.monthrange(y, m)[1]
+        if lang == "zh":
+            return f"{y}年{m}月有多少天？", f"{y}年{m}月有{n}天。"
+        return f"How many days are in {MONTHS[m - 1]} {y}?", f"{MONTHS[m - 1]} {y} has {n} days."
+
+    def _g_count(self, rng, lang, split):
+        a = rng.randint(1, 90)
+        seq = list(range(a, a + 5))
+        if lang == "zh":
+            return f"从{a}数到{a + 4}。", "、".join(map(str, seq)) + "。"
+        return f"Count from {a} to {a + 4}.", ", ".join(map(str, seq)) + "."
+
+    # held-out families
+    def _g_leap_year(self, rng, lang, split):
+        y = rng.randint(1900, 2100)
+        leap = calendar.isleap(y)
+        if lang == "zh":
+            return f"{y}年是闰年吗？", f"{y}年{'是' if leap else '不是'}闰年。"
+        return f"Is {y} a leap year?", f"{'Yes' if leap else 'No'}, {y} is {'' if leap else 'not '}a leap year."
+
+    def _g_minutes(self, rng, lang, split):
+        h = rng.randint(2, 12)
+        if lang == "zh":
+            return f"{h}个小时是多少分钟？", f"{h}个小时是{h * 60}分钟。"
+        return f"How many minutes are in {h} hours?", f"There are {h * 60} minutes in {h} hours."
+
+    def _g_name_initials(self, rng, lang, split):
+        n = self.random_name(rng, "en")
+        ini = "".join(w[0] for w in n.split())
+        if lang == "zh":
+            return f"{n}的首字母缩写是什么？", f"{n}的首字母缩写是{ini}。"
+        return f"What are the initials of {n}?", f"The initials of {n} are {ini}."
+
+    def _g_month_after(self, rng, lang, split):
+        m = rng.randrange(12)
+        if lang == "zh":
+            return f"{m + 1}月的下一个月是几月？", f"{m + 1}月的下一个月是{(m + 1) % 12 + 1}月。"
+        return f"Which month comes after {MONTHS[m]}?", f"{MONTHS[(m + 1) % 12]} comes after {MONTHS[m]}."
+
+
+# ---- dialogue construction -------------------------------------------------------------
+
+@dataclass
+class Dialogue:
+    kind: str  # "memory" | "general" | "rag"
+    prompt: str  # everything before the assistant's reply
+    reply_before: str  # assistant text before <recall> (memory) or the whole reply (general, rag)
+    memory: str = ""  # memory text (memory, rag)
+    lang: str = "en"
+    ftype: str = ""
+
+
+def memory_dialogue(world: World, rng: random.Random, p: Person, ftype: str, split: str = "train") -> Dialogue:
+    q = world.question(rng, p, ftype, split)
+    return Dialogue("memory", PROMPT.format(q=q), world.recall_prefix(rng, p.lang), p.memory(ftype), p.lang, ftype)
+
+
+def general_dialogue(world: World, rng: random.Random, lang: str, split: str = "train") -> Dialogue:
+    q, a = world.general(rng, lang, split)
+    return Dialogue("general", PROMPT.format(q=q), a, "", lang)
+
+
+def rag_dialogue(world: World, rng: random.Random, p: Person, ftype: str, split: str = "train") -> Dialogue:
+    q = world.question(rng, p, ftype, split)
+    m = p.memory(ftype)
+    return Dialogue("rag", RAG_PROMPT.format(m=m, q=q), m, m, p.lang, ftype)
+
+
+def dialogue_text(d: Dialogue) -> str:
+    """The dialogue as text (the memory position shown as nothing)."""
+    if d.kind == "memory":
+        return f"{d.prompt}{d.reply_before}{RECALL}{d.memory}"
+    return d.prompt + d.reply_before
+
+
+# ---- evaluation fixture (no torch: used by eval/loop-eval.mjs and test/loop.test.ts) ------
+
+def make_people(world: World, rng: random.Random, n: int, split: str) -> list[Person]:
+    """n people with unique names, alternating zh / en (as evaluate.py makes its test people)."""
+    people, names = [], set()
+    while len(people) < n:
+        p = world.person(rng, LANGS[len(people) % 2], split=split)
+        if p.name in names:
+            continue
+        names.add(p.name)
+        people.append(p)
+    return people
+
+
+def eval_fixture(seed: int, people: int, questions_per_person: int, heldout_people: int,
+                 general: int) -> dict:
+    """Test people (new combinations of training-list values, and people with held-out values only),
+    their six memory texts, questions in seen and held-out phrasings, and general questions
+    (training families and held-out families/items). Deterministic in `seed`; draws in the same
+    order as evaluate.py: with evaluate.py's defaults (seed 20261129, 1000 people, 2 questions each,
+    300 held-out-value people, 1000 general questions) these are exactly its test items."""
+    world = World()
+    rng = random.Random(f"eval:{seed}")
+
+    def person_rows(ps: list[Person]) -> list[dict]:
+        return [{"lang": p.lang, "name": p.name, "facts": dict(p.facts),
+                 "memories": {ft: p.memory(ft) for ft in FACT_TYPES}} for p in ps]
+
+    def questions(ps: list[Person], items: list[tuple[int, str]], split: str) -> list[dict]:
+        return [{"person": pi, "ftype": ft, "question": world.question(rng, ps[pi], ft, split)}
+                for pi, ft in items]
+
+    ps = make_people(world, rng, people, "train")
+    items = [(pi, ft) for pi in range(len(ps)) for ft in rng.sample(FACT_TYPES, questions_per_person)]
+    seen = questions(ps, items, "train")
+    held = questions(ps, items, "heldout")
+    hps = make_people(world, rng, heldout_people, "heldout")
+    hitems = [(pi, ft) for pi in range(len(hps)) for ft in FACT_TYPES]
+    hval = questions(hps, hitems, "train")
+    gen = {}
+    for split in ["train", "heldout"]:
+        gen[split] = [{"question": q, "answer": a} for q, a in
+                      (world.general(rng, LANGS[i % 2], split) for i in range(general))]
+    return {
+        "seed": seed, "prompt_template": PROMPT.replace("{q}", "{question}"), "fact_types": FACT_TYPES,
+        "people": person_rows(ps), "heldout_value_people": person_rows(hps),
+        "questions": {"train_values_seen_phrasing": seen, "train_values_heldout_phrasing": held,
+                      "heldout_values_seen_phrasing": hval},
+        "general": gen,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n", type=int, default=20)
+    ap.add_argument("--split", default="train")
+    ap.add_argument("--stats", action="store_true")
+    ap.add_argument("--export-eval", metavar="PATH",
+                    help="write an evaluation fixture (JSON; '-' = stdout) instead of samples; uses "
+                         "--seed, --people, --questions-per-person, --heldout-people, --general")
+    ap.add_argument("--people", type=int, default=100)
+    ap.add_argument("--questions-per-person", type=int, default=2)
+    ap.add_argument("--heldout-people", type=int, default=0)
+    ap.add_argument("--general", type=int, default=0)
+    args = ap.parse_args()
+    if args.export_eval:
+        fx = eval_fixture(args.seed, args.people, args.questions_per_person, args.heldout_people, args.general)
+        text = json.dumps(fx, ensure_ascii=False, indent=1)
+        if args.export_eval == "-":
+            print(text)
+        else:
+            Path(args.export_eval).write_text(text + "\n", encoding="utf-8")
+        return
+    w = World()
+    rng = random.Random(args.seed)
+    if args.stats:
+        for ft, d in w.values.items():
+            print(ft, {lang: {s: len(v) for s, v in x.items()} for lang, x in d.items()})
+        return
+    for i in range(args.n):
+        lang = rng.choice(LANGS)
+        r = rng.random()
+        if r < 0.6:
+            p = w.person(rng, lang, user=rng.random() < 0.15, split=args.split)
+            d = memory_dialogue(w, rng, p, rng.choice(FACT_TYPES), args.split)
+        elif r < 0.7:
+            p = w.person(rng, lang, split=args.split)
+            d = rag_dialogue(w, rng, p, rng.choice(FACT_TYPES), args.split)
+        else:
+            d = general_dialogue(w, rng, lang, args.split)
+        print(json.dumps(dialogue_text(d), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""Evaluate the recall model on people never seen in training -> eval.json.
+
+    python evaluate.py --ckpt DIR --out eval.json [--people 1000] [--device cuda]
+    (CPU smoke version: --people 40 --general 40 --heldout-people 20 --device cpu)
+
+PyTorch only (the same forward as llama.cpp; see verify-llamacpp.mjs). Greedy decoding.
+Pipeline per question, as mnemo runs it:
+  1. prompt "User: {q}\nAssistant: "; generate until <recall> or </s>  -> trigger
+  2. query = final-norm hidden state at <recall> (if the model did not trigger, <recall> is
+     appended to the prompt so retrieval can still be measured); cosine against the keys
+  3. inject ONE vector after <recall> (the right memory's, the retrieved one's, or a wrong
+     person's) and generate until </s>  -> exact fact / end-to-end / wrong-memory control
+Memory key = value = final-norm hidden state at </s> of "<s>{memory text}</s>".
+Also: text-RAG baseline (memory text in the prompt as "Context: ...", no vector), and the
+trigger rate on general questions (seen families and held-out families/items).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+import tok
+from batching import encode_memory
+from data import FACT_TYPES, LANGS, PROMPT, RAG_PROMPT, Person, World
+from train import load_model
+
+
+@torch.no_grad()
+def hidden_at(model, seqs: list[list[int]], pos: list[int], dev, bs: int,
+              inject: list[tuple[int, torch.Tensor] | None] | None = None) -> torch.Tensor:
+    out = []
+    for i in range(0, len(seqs), bs):
+        chunk = seqs[i:i + bs]
+        T = max(len(s) for s in chunk)
+        ids = torch.full((len(chunk), T), tok.PAD_ID, dtype=torch.long)
+        for j, s in enumerate(chunk):
+            ids[j, :len(s)] = torch.tensor(s)
+        ids = ids.to(dev)
+        ip, iv = None, None
+        if inject is not None:
+            ip = torch.tensor([x[0] if x else -1 for x in inject[i:i + bs]], device=dev)
+            iv = torch.stack([x[1] if x else torch.zeros(model.cfg.d_model) for x in inject[i:i + bs]]).to(dev)
+        h = model.hidden(ids, ip, iv)
+        p = torch.tensor(pos[i:i + bs], device=dev)
+        out.append(h[torch.arange(len(chunk), device=dev), p].float().cpu())
+    return torch.cat(out) if out else torch.zeros(0, model.cfg.d_model)
+
+
+@torch.no_grad()
+def generate(model, seqs: list[list[int]], dev, bs: int, max_new: int, stop: set[int],
+             inject: list[tuple[int, torch.Tensor] | None] | None = None) -> list[list[int]]:
+    """Greedy continuation of each sequence (right-padded batch, full recompute per step)."""
+    res: list[list[int]] = []
+    stop_t = torch.tensor(sorted(stop), device=dev)
+    for i in range(0, len(seqs), bs):
+        chunk = seqs[i:i + bs]
+        n = len(chunk)
+        L = max(len(s) for s in chunk) + max_new
+        buf = torch.full((n, L), tok.PAD_ID, dtype=torch.long)
+        for j, s in enumerate(chunk):
+            buf[j, :len(s)] = torch.tensor(s)
+        buf = buf.to(dev)
+        lens = torch.tensor([len(s) for s in chunk], device=dev)
+        start = lens.clone()
+        ip, iv = None, None
+        if inject is not None:
+            ip = torch.tensor([x[0] if x else -1 for x in inject[i:i + bs]], device=dev)
+            iv = torch.stack([x[1] if x else torch.zeros(model.cfg.d_model) for x in inject[i:i + bs]]).to(dev)
+        done = torch.zeros(n, dtype=torch.bool, device=dev)
+        ar = torch.arange(n, device=dev)
+        for _ in range(max_new):
+            T = int(lens.max())
+            h = model.hidden(buf[:, :T], ip, iv)
+            nxt = model.logits(h[ar, lens - 1]).argmax(-1)
+            active = ~done
+            buf[ar[active], lens[active]] = nxt[active]
+            lens = lens + active.long()
+            done = done | torch.isin(nxt, stop_t)
+            if bool(done.all()):
+                break
+        b, s0, l1 = buf.cpu(), start.cpu(), lens.cpu()
+        res += [b[j, s0[j]:l1[j]].tolist() for j in range(n)]
+    return res
+
+
+def text_of(ids: list[int]) -> str:
+    return tok.decode([t for t in ids if t not in (tok.EOS_ID,)], keep_special=True)
+
+
+def rate(xs) -> float:
+    xs = list(xs)
+    return round(sum(xs) / len(xs), 4) if xs else None
+
+
+def make_people(world: World, rng: random.Random, n: int, split: str) -> list[Person]:
+    people, names = [], set()
+    while len(people) < n:
+        p = world.person(rng, LANGS[len(people) % 2], split=split)
+        if p.name in names:
+            continue
+        names.add(p.name)
+        people.append(p)
+    return people
+
+
+def run_queries(model, world, rng, people, keys, qitems, phr_split, dev, bs, wrong_shift=2):
+    """wrong_shift=2: the wrong memory is another person of the same language (people alternate zh/en)."""
+    """qitems: list of (person index, ftype). Returns per-item result dicts."""
+    n_ft = len(FACT_TYPES)
+    qs = [world.question(rng, people[pi], ft, phr_split) for pi, ft in qitems]
+    prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=q)) for q in qs]
+    g1 = generate(model, prompts, dev, bs, 40, {tok.EOS_ID, tok.RECALL_ID})
+    trig = [len(g) > 0 and g[-1] == tok.RECALL_ID for g in g1]
+    qseq = [p + g if t else p + [tok.RECALL_ID] for p, g, t in zip(prompts, g1, trig)]
+    q = hidden_at(model, qseq, [len(s) - 1 for s in qseq], dev, bs)
+    sim = F.normalize(q, dim=-1) @ F.normalize(keys, dim=-1).t()  # (nq, n_people*6)
+    right = torch.tensor([pi * n_ft + FACT_TYPES.index(ft) for pi, ft in qitems])
+    top_all = sim.argmax(-1)
+    own = torch.stack([sim[i, pi * n_ft:(pi + 1) * n_ft] for i, (pi, _) in enumerate(qitems)])
+    top_own = own.argmax(-1) + torch.tensor([pi * n_ft for pi, _ in qitems])
+    wrong = [((pi + wrong_shift) % len(people)) * n_ft + FACT_TYPES.index(ft) for pi, ft in qitems]
+    seqs = [s + [tok.PAD_ID] for s in qseq]
+    slot = [len(s) - 1 for s in seqs]
+
+    def answer(idx):
+        inj = [(slot[i], keys[idx[i]]) for i in range(len(seqs))]
+        return [text_of(g) for g in generate(model, seqs, dev, bs, 72, {tok.EOS_ID}, inj)]
+
+    a_right = answer(right.tolist())
+    a_ret = answer(top_all.tolist())
+    a_wrong = answer(wrong)
+    rag_prompts = [[tok.BOS_ID] + tok.encode(RAG_PROMPT.format(m=people[pi].memory(ft), q=qq))
+                   for (pi, ft), qq in zip(qitems, qs)]
+    a_rag = [text_of(g) for g in generate(model, rag_prompts, dev, bs, 72, {tok.EOS_ID, tok.RECALL_ID})]
+    out = []
+    for i, (pi, ft) in enumerate(qitems):
+        p = people[pi]
+        wp = people[(pi + wrong_shift) % len(people)]
+        val, mem = p.facts[ft], p.memory(ft)
+        out.append({
+            "lang": p.lang, "ftype": ft, "question": qs[i], "triggered": trig[i],
+            "prefix": text_of(g1[i]),
+            "ret_own": bool(top_own[i] == right[i]), "ret_all": bool(top_all[i] == right[i]),
+            "answer": a_right[i], "value_ok": val in a_right[i], "text_ok": a_right[i] == mem,
+            "e2e_ok": val in a_ret[i],
+            "wrong_answer": a_wrong[i], "wrong_memory": wp.memory(ft),
+            "wrong_follows": wp.facts[ft] in a_wrong[i], "wrong_gives_right": val in a_wrong[i],
+            "wrong_comparable": wp.facts[ft] != val and wp.facts[ft] not in val and val not in wp.facts[ft],
+            "rag_answer": a_rag[i], "rag_ok": val in a_rag[i] and "<recall>" not in a_rag[i],
+        })
+    return out
+
+
+def summarize(items: list[dict]) -> dict:
+    s = {
+        "n": len(items),
+        "trigger_rate": rate(r["triggered"] for r in items),
+        "retrieval@1_within_person": rate(r["ret_own"] for r in items),
+        "retrieval@1_among_all": rate(r["ret_all"] for r in items),
+        "exact_value_right_vector": rate(r["value_ok"] for r in items),
+        "exact_memory_text_right_vector": rate(r["text_ok"] for r in items),
+        "end_to_end_value_retrieved_vector": rate(r["e2e_ok"] for r in items),
+        "text_rag_value": rate(r["rag_ok"] for r in items),
+    }
+    comp = [r for r in items if r["wrong_comparable"]]
+    s["wrong_memory_follows_wrong"] = rate(r["wrong_follows"] for r in comp)
+    s["wrong_memory_gives_right"] = rate(r["wrong_gives_right"] for r in comp)
+    by = defaultdict(list)
+    for r in items:
+        by[r["lang"]].append(r)
+        by[r["ftype"]].append(r)
+    s["by_group"] = {k: {"n": len(v), "exact_value": rate(r["value_ok"] for r in v),
+                         "retrieval@1_among_all": rate(r["ret_all"] for r in v),
+                         "trigger_rate": rate(r["triggered"] for r in v)} for k, v in sorted(by.items())}
+    return s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", help="training checkpoint directory (train.py)")
+    ap.add_argument("--gguf", help="or: the exported GGUF (f16 weights), e.g. ../model/mnemo-recall-demo.gguf")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--people", type=int, default=1000)
+    ap.add_argument("--questions-per-person", type=int, default=2)
+    ap.add_argument("--heldout-people", type=int, default=300)
+    ap.add_argument("--general", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=20261129)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--bs", type=int, default=1024)
+    ap.add_argument("--samples", type=int, default=12, help="example answers kept in the JSON")
+    args = ap.parse_args()
+    t0 = time.time()
+    dev = torch.device(args.device)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    if args.gguf:
+        from export_gguf import load_from_gguf
+
+        model, state = load_from_gguf(args.gguf, dev)
+    else:
+        model, state = load_model(Path(args.ckpt), dev)
+    model.eval()
+    world = World()
+    rng = random.Random(f"eval:{args.seed}")
+
+    def encode_keys(people):
+        mems = [encode_memory(p.memory(ft)) for p in people for ft in FACT_TYPES]
+        return hidden_at(model, mems, [len(m) - 1 for m in mems], dev, args.bs)
+
+    # 1) people with values from the training lists (new combinations), 1000 in one namespace
+    people = make_people(world, rng, args.people, "train")
+    keys = encode_keys(people)
+    qitems = [(pi, ft) for pi in range(len(people)) for ft in rng.sample(FACT_TYPES, args.questions_per_person)]
+    res_seen = run_queries(model, world, rng, people, keys, qitems, "train", dev, args.bs)
+    res_held = run_queries(model, world, rng, people, keys, qitems, "heldout", dev, args.bs)
+    # 2) people whose values are all held out of training (their own namespace of N people)
+    hpeople = make_people(world, rng, args.heldout_people, "heldout")
+    hkeys = encode_keys(hpeople)
+    hitems = [(pi, ft) for pi in range(len(hpeople)) for ft in FACT_TYPES]
+    res_hval = run_queries(model, world, rng, hpeople, hkeys, hitems, "train", dev, args.bs)
+    # 3) general questions (no memory needed)
+    gen_rates = {}
+    gen_samples = {}
+    for split in ["train", "heldout"]:
+        qa = [world.general(rng, LANGS[i % 2], split) for i in range(args.general)]
+        prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=q)) for q, _ in qa]
+        g = generate(model, prompts, dev, args.bs, 48, {tok.EOS_ID, tok.RECALL_ID})
+        fired = [tok.RECALL_ID in x for x in g]
+        gen_rates[split] = {"n": len(qa), "trigger_rate": rate(fired),
+                            "answer_exact": rate(text_of(x) == a for x, (_, a) in zip(g, qa))}
+        gen_samples[split] = [{"q": q, "answer": text_of(x)} for (q, _), x in list(zip(qa, g))[:args.samples]]
+        gen_samples[split + "_false_triggers"] = [q for (q, _), f in zip(qa, fired) if f][:20]
+
+    out = {
+        "checkpoint_step": state["step"],
+        "device": args.device,
+        "seconds": round(time.time() - t0, 1),
+        "setup": {"people": args.people, "memories_in_namespace": len(keys),
+                  "questions_per_person": args.questions_per_person, "heldout_value_people": args.heldout_people,
+                  "general_questions_per_split": args.general, "vectors_per_memory": 1, "decoding": "greedy"},
+        "train_values_seen_phrasing": summarize(res_seen),
+        "train_values_heldout_phrasing": summarize(res_held),
+        "heldout_values_seen_phrasing": summarize(res_hval),
+        "general_questions": gen_rates,
+        "samples": {
+            "seen_phrasing": [{k: r[k] for k in ("question", "prefix", "answer", "rag_answer")} for r in res_seen[:args.samples]],
+            "heldout_phrasing_failures": [{k: r[k] for k in ("question", "prefix", "answer", "ret_all")}
+                                          for r in res_held if not (r["ret_all"] and r["value_ok"])][:args.samples],
+            "wrong_memory": [{k: r[k] for k in ("question", "wrong_memory", "wrong_answer")} for r in res_seen[:args.samples]],
+            "heldout_values_failures": [{k: r[k] for k in ("question", "answer")} for r in res_hval if not r["value_ok"]][:args.samples],
+            "general": gen_samples,
+        },
+    }
+    Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=1))
+    brief = {k: {kk: vv for kk, vv in v.items() if kk != "by_group"} if isinstance(v, dict) and "n" in v else v
+             for k, v in out.items() if k not in ("samples",)}
+    print(json.dumps(brief, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
