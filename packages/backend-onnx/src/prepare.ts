@@ -48,17 +48,31 @@ export interface PreparedModelMeta {
   /** File name (relative to the sidecar) of the rewritten model. */
   model: string;
   /** The input-embedding table: raw little-endian rows, `vocabSize × width` of `dtype`. */
-  embeddings: { file: string; dtype: "float32" | "float16"; rows: number; width: number };
+  embeddings: {
+    /** File name of the table, beside the prepared model. */
+    file: string;
+    /** Element type of the stored rows. */
+    dtype: "float32" | "float16";
+    /** Number of rows (the vocabulary size). */
+    rows: number;
+    /** Values per row (the embedding width). */
+    width: number;
+  };
   /** Factor the graph multiplied gathered rows by (Gemma: `sqrt(width)`), 1 if none. */
   inputScale: number;
   /** Width of `last_hidden_state`. */
   hiddenWidth: number;
   /** Per layer: the `past_key_values` input names and their fixed `[heads, headDim]`. */
   kv: Array<{
+    /** Name of the `past_key_values.N.key` input. */
     key: string;
+    /** Name of the `past_key_values.N.value` input. */
     value: string;
+    /** Names of the matching `present.N.key` / `present.N.value` outputs. */
     present: [string, string];
+    /** KV heads of the layer. */
     heads: number;
+    /** Width of one head. */
     headDim: number;
   }>;
   /** Whether the rewritten graph has a `position_ids` input. */
