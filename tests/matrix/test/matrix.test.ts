@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
+import { loadOnnxBackend, prepareOnnxModel } from "@mnemo/backend-onnx";
 import {
   type BackendFactory,
   createReferenceStore,
@@ -19,7 +20,8 @@ import {
   type StoreFactory,
 } from "@mnemo/conformance";
 import { openHnswStore } from "@mnemo/store-hnsw";
-import { afterAll, describe, it } from "vitest";
+import { openQdrantStore } from "@mnemo/store-qdrant";
+import { afterAll, describe, inject, it } from "vitest";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const TINY = join(root, ".mnemo", "models", "tiny-llama.gguf");
@@ -44,12 +46,38 @@ interface MatrixStore {
 const missing = (path: string) => () =>
   existsSync(path) ? undefined : `model file ${path} is missing (run pnpm setup)`;
 
-/** Every backend, listed once. Add ONNX here when it lands. */
+const TINY_ONNX = join(root, ".mnemo", "models", "tiny-llama-onnx", "model.onnx");
+
+/** The tiny model's ONNX export, prepared (inputs_embeds + last_hidden_state) once per run. */
+let preparedTiny: string | undefined;
+function tinyOnnx(): string {
+  if (preparedTiny === undefined) {
+    preparedTiny = join(dir, "tiny.mnemo.onnx");
+    prepareOnnxModel(TINY_ONNX, preparedTiny);
+  }
+  return preparedTiny;
+}
+
+/** Every backend, listed once. */
 const BACKENDS: MatrixBackend[] = [
   {
     name: "llama.cpp/tiny",
     unavailable: missing(TINY),
     create: () => loadLlamaCppBackend({ modelPath: TINY, threads: 1, contextSize: 256 }),
+    weights: "tiny-llama",
+    loop: { exactInjection: true },
+  },
+  {
+    // The same weights as llama.cpp/tiny, exported to ONNX (packages/backend-onnx/tools).
+    name: "onnx/tiny",
+    unavailable: missing(TINY_ONNX),
+    create: () =>
+      loadOnnxBackend({
+        modelPath: tinyOnnx(),
+        tokenizerDir: dirname(TINY_ONNX),
+        threads: 1,
+        contextSize: 256,
+      }),
     weights: "tiny-llama",
     loop: { exactInjection: true },
   },
@@ -63,7 +91,10 @@ const BACKENDS: MatrixBackend[] = [
   },
 ];
 
-/** Every store, listed once. Add Qdrant here when it lands. */
+/** Qdrant collections are named per combination and case (they outlive one store object). */
+let qdrantCollections = 0;
+
+/** Every store, listed once. */
 const STORES: MatrixStore[] = [
   {
     name: "hnsw/memory",
@@ -79,6 +110,16 @@ const STORES: MatrixStore[] = [
         autoFlushMs: false,
         efSearch: 400,
         ...(modelIdentity ? { modelIdentity } : {}),
+      }),
+  },
+  {
+    // Qdrant's engine behind the OpenAPI-checked test server (started by the project's globalSetup).
+    name: "qdrant/edge",
+    create: ({ dimensions, location }) =>
+      openQdrantStore({
+        url: inject("qdrantTestServerUrl"),
+        collection: `matrix_${++qdrantCollections}_${location}`.replace(/[^A-Za-z0-9_-]/g, "_"),
+        dimensions,
       }),
   },
 ];
