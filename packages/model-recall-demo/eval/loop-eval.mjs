@@ -26,8 +26,8 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
 import { createMemoryEncoder, encodeMemories, generateText } from "@mnemo/core";
 import { openHnswStore } from "@mnemo/store-hnsw";
@@ -114,7 +114,9 @@ async function encodePeople(people, tag) {
   const recs = await encodeMemories(encoder, inputs, (done, total) => {
     if (done % 1000 === 0) log(`  encoded ${done}/${total}`);
   });
-  log(`encoded ${recs.length} memories (${tag}) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  log(
+    `encoded ${recs.length} memories (${tag}) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
   return people.map((_, i) => Object.fromEntries(FT.map((ft, j) => [ft, recs[i * FT.length + j]])));
 }
 
@@ -248,7 +250,8 @@ async function runSet(name, items, people, recs, tag, nPeople, wrongShift = 2) {
   return out;
 }
 
-const rate = (xs) => (xs.length ? Math.round((xs.filter(Boolean).length / xs.length) * 1e4) / 1e4 : null);
+const rate = (xs) =>
+  xs.length ? Math.round((xs.filter(Boolean).length / xs.length) * 1e4) / 1e4 : null;
 
 function summarize(items) {
   const comp = items.filter((r) => r.wrong_comparable);
@@ -269,8 +272,10 @@ function summarize(items) {
   };
   const by = {};
   for (const r of items) {
-    (by[r.lang] ??= []).push(r);
-    (by[r.ftype] ??= []).push(r);
+    for (const k of [r.lang, r.ftype]) {
+      by[k] = by[k] ?? [];
+      by[k].push(r);
+    }
   }
   s.by_group = Object.fromEntries(
     Object.keys(by)
@@ -289,8 +294,20 @@ function summarize(items) {
 }
 
 const sets = {
-  train_values_seen_phrasing: [fx.questions.train_values_seen_phrasing, fx.people, peopleRecs, "", N_PEOPLE],
-  train_values_heldout_phrasing: [fx.questions.train_values_heldout_phrasing, fx.people, peopleRecs, "", N_PEOPLE],
+  train_values_seen_phrasing: [
+    fx.questions.train_values_seen_phrasing,
+    fx.people,
+    peopleRecs,
+    "",
+    N_PEOPLE,
+  ],
+  train_values_heldout_phrasing: [
+    fx.questions.train_values_heldout_phrasing,
+    fx.people,
+    peopleRecs,
+    "",
+    N_PEOPLE,
+  ],
   heldout_values_seen_phrasing: [
     fx.questions.heldout_values_seen_phrasing,
     fx.heldout_value_people,
@@ -419,7 +436,9 @@ console.log(
 for (const split of ["train", "heldout"])
   console.log(
     `general (${split}) <recall> rate`.padEnd(36) +
-      `${fmt(general[split].trigger_rate)} / ${fmt(pyEval.general_questions[split].trigger_rate)}`.padStart(24) +
+      `${fmt(general[split].trigger_rate)} / ${fmt(pyEval.general_questions[split].trigger_rate)}`.padStart(
+        24,
+      ) +
       `   answer exact ${fmt(general[split].answer_exact)} / ${fmt(pyEval.general_questions[split].answer_exact)}   (n ${general[split].n} / ${pyEval.general_questions[split].n})`,
   );
 console.log(
