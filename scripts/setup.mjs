@@ -8,7 +8,7 @@
 //   4. `pnpm build`.
 // Only Node's standard library is used here, since nothing else is installed yet.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -80,6 +80,11 @@ if (!existsSync(GEMMA_FILE)) {
   ]);
 }
 if (!existsSync(TINY_FILE)) run(python, ["scripts/make-tiny-model.py", "--out", TINY_FILE]);
+// mnemo's recall-trained demo model (committed in its package), beside the others so the CLI's
+// --model and the playground's model picker find it.
+const DEMO_MODEL = join(root, "packages/model-recall-demo/model/mnemo-recall-demo.gguf");
+const DEMO_COPY = join(models, "mnemo-recall-demo.gguf");
+if (existsSync(DEMO_MODEL) && !existsSync(DEMO_COPY)) copyFileSync(DEMO_MODEL, DEMO_COPY);
 // The same weights as ONNX decoders in the standard layout (input_ids → logits), for the ONNX
 // backend's tests; the Gemma one is prepared (inputs_embeds, last_hidden_state) after the build.
 const CONVERT = "packages/backend-onnx/tools/gguf_to_onnx.py";
