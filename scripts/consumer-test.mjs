@@ -43,6 +43,7 @@ const started = Date.now();
 const PACKAGES = [
   "packages/core",
   "packages/backend-llamacpp",
+  "packages/backend-onnx",
   "packages/store-hnsw",
   "packages/store-qdrant",
   "packages/conformance",
@@ -53,12 +54,12 @@ const PACKAGES = [
  * in PACKAGES, so a new package cannot be forgotten.
  */
 const PENDING = {
-  "@mnemo/backend-onnx": "in progress; add it to PACKAGES once its package.json is final",
-  "@mnemo/model-recall-demo": "in progress; add it to PACKAGES once its package.json is final",
+  "@mnemo/model-recall-demo": "a model package (GGUF + config); its loop evaluation runs in its own tests",
 };
 /** Packages that plug into core: core must be a peer dependency (one copy of core per app). */
 const CORE_PEERS = [
   "@mnemo/backend-llamacpp",
+  "@mnemo/backend-onnx",
   "@mnemo/store-hnsw",
   "@mnemo/store-qdrant",
   "@mnemo/conformance",
@@ -77,7 +78,8 @@ const FORBIDDEN = [
   /\.test\.[cm]?[jt]s$/,
   /(^|\/)tsconfig[^/]*\.json$/,
   /(^|\/)vitest\.config\.[cm]?[jt]s$/,
-  /\.py$/,
+  // Python only as a documented user tool (backend-onnx's GGUF → ONNX converter), never tests.
+  /^(?!tools\/).*\.py$/,
 ];
 const MAX_FILE_BYTES = 1024 * 1024;
 const MAX_UNPACKED_BYTES = 5 * 1024 * 1024;
@@ -367,6 +369,8 @@ const npmEnv = {
   // node-llama-cpp's postinstall would check for (and offer to build) a llama.cpp matching the
   // machine; mnemo loads node-llama-cpp's prebuilt CPU binaries itself, so nothing is needed.
   NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true",
+  // onnxruntime-node's postinstall downloads CUDA libraries; its CPU binaries are in the package.
+  ONNXRUNTIME_NODE_INSTALL: "skip",
   npm_config_update_notifier: "false",
   npm_config_fund: "false",
   npm_config_audit: "false",
