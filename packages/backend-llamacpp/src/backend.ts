@@ -4,13 +4,16 @@ import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import {
   checkVector,
+  enumOption,
   type ForwardOptions,
   type ForwardResult,
   type InferenceBackend,
   type InferenceSequence,
+  integerOption,
   MnemoError,
   type ModelInfo,
   type SequenceOptions,
+  SerialQueue,
   type TokenizeOptions,
   throwIfAborted,
 } from "@mnemo/core";
@@ -68,58 +71,9 @@ const FLASH_ATTN_TYPE = { auto: -1, off: 0, on: 1 } as const;
 /** ggml.h `enum ggml_type` values of the KV cache types offered. */
 const GGML_TYPE = { f32: 0, f16: 1 } as const;
 
-function enumOption<T extends string>(
-  name: string,
-  value: unknown,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string" || !allowed.includes(value as T)) {
-    throw new MnemoError(
-      "INVALID_OPTION",
-      `${name} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}; got ${String(value)}.`,
-      { details: { option: name, value } },
-    );
-  }
-  return value as T;
-}
-
 /** `clamp(availableParallelism() − 1, 1, 4)`. */
 function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
-}
-
-function isInt(v: unknown): v is number {
-  return typeof v === "number" && Number.isInteger(v);
-}
-
-function intOption(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  if (!isInt(value) || value < min || value > max) {
-    throw new MnemoError(
-      "INVALID_OPTION",
-      `Option ${name} must be an integer in [${min}, ${max}], got ${String(value)}.`,
-      { details: { option: name, value } },
-    );
-  }
-  return value;
-}
-
-/** A promise queue: runs tasks one after another (llama.cpp contexts are not thread-safe). */
-class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T> | T): Promise<T> {
-    const next = this.tail.then(task, task);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
 }
 
 function decodeAsync(api: LlamaApi, ctx: Ptr, batch: NativeBatch): Promise<number> {
@@ -217,7 +171,7 @@ export class LlamaCppBackend implements InferenceBackend {
     const n = this.info.vocabSize;
     for (let i = 0; i < list.length; i++) {
       const t = list[i];
-      if (!isInt(t) || t < 0 || t >= n) {
+      if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= n) {
         throw new MnemoError(
           "INVALID_INPUT",
           `Token id ${String(t)} at index ${i} is outside the vocabulary [0, ${n}).`,
@@ -381,7 +335,7 @@ export class LlamaCppBackend implements InferenceBackend {
    */
   async createSequence(options: SequenceOptions = {}): Promise<LlamaCppSequence> {
     this.assertAlive();
-    const contextSize = intOption(
+    const contextSize = integerOption(
       "contextSize",
       options.contextSize,
       this.info.contextSize,
@@ -711,7 +665,12 @@ export class LlamaCppSequence implements InferenceSequence {
     }
     return this.queue.run(() => {
       if (!this.ctx) throw new MnemoError("DISPOSED", "This sequence has been disposed.");
-      if (!isInt(length) || length < 0 || length > this.filled) {
+      if (
+        typeof length !== "number" ||
+        !Number.isInteger(length) ||
+        length < 0 ||
+        length > this.filled
+      ) {
         throw new MnemoError(
           "INVALID_INPUT",
           `Cannot truncate to ${String(length)}: must be an integer in [0, ${this.filled}].`,
@@ -809,17 +768,17 @@ export async function loadLlamaCppBackend(
   }
   const opts: Required<LlamaCppBackendOptions> = {
     modelPath: options.modelPath,
-    contextSize: intOption("contextSize", options.contextSize, 2048, 1, 1 << 24),
-    batchSize: intOption("batchSize", options.batchSize, 512, 1, 1 << 16),
+    contextSize: integerOption("contextSize", options.contextSize, 2048, 1, 1 << 24),
+    batchSize: integerOption("batchSize", options.batchSize, 512, 1, 1 << 16),
     // More threads than cores only adds spin-waiting at ggml's barriers.
-    threads: intOption(
+    threads: integerOption(
       "threads",
       options.threads,
       defaultThreads(),
       1,
       Math.max(1, availableParallelism()),
     ),
-    gpuLayers: intOption("gpuLayers", options.gpuLayers, 0, -1, 1 << 16),
+    gpuLayers: integerOption("gpuLayers", options.gpuLayers, 0, -1, 1 << 16),
     flashAttention: enumOption(
       "flashAttention",
       options.flashAttention,

@@ -7,9 +7,11 @@ import {
   type ForwardResult,
   type InferenceBackend,
   type InferenceSequence,
+  integerOption,
   MnemoError,
   type ModelInfo,
   type SequenceOptions,
+  SerialQueue,
   type TokenizeOptions,
   throwIfAborted,
 } from "@mnemo/core";
@@ -49,38 +51,6 @@ export interface OnnxBackendOptions {
 }
 
 const MIB = 1024 * 1024;
-
-function isInt(v: unknown): v is number {
-  return typeof v === "number" && Number.isInteger(v);
-}
-
-function intOption(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  if (!isInt(value) || value < min || value > max) {
-    throw new MnemoError(
-      "INVALID_OPTION",
-      `Option ${name} must be an integer in [${min}, ${max}], got ${String(value)}.`,
-      { details: { option: name, value } },
-    );
-  }
-  return value;
-}
-
-/** Runs tasks one after another (a sequence's KV state changes with every call). */
-class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T> | T): Promise<T> {
-    const next = this.tail.then(task, task);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
 
 /**
  * An {@link InferenceBackend} over onnxruntime-node, for a decoder prepared by `prepareOnnxModel`
@@ -145,7 +115,7 @@ export class OnnxBackend implements InferenceBackend {
     const n = this.info.vocabSize;
     for (let i = 0; i < list.length; i++) {
       const t = list[i];
-      if (!isInt(t) || t < 0 || t >= n) {
+      if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= n) {
         throw new MnemoError(
           "INVALID_INPUT",
           `Token id ${String(t)} at index ${i} is outside the vocabulary [0, ${n}).`,
@@ -256,7 +226,7 @@ export class OnnxBackend implements InferenceBackend {
   async createSequence(options: SequenceOptions = {}): Promise<OnnxSequence> {
     const session = this.assertAlive();
     const max = this.meta.maxPositions ?? 1 << 24;
-    const contextSize = intOption(
+    const contextSize = integerOption(
       "contextSize",
       options.contextSize,
       this.info.contextSize,
@@ -443,7 +413,12 @@ export class OnnxSequence implements InferenceSequence {
     }
     return this.queue.run(() => {
       if (!this.past) throw new MnemoError("DISPOSED", "This sequence has been disposed.");
-      if (!isInt(length) || length < 0 || length > this.filled) {
+      if (
+        typeof length !== "number" ||
+        !Number.isInteger(length) ||
+        length < 0 ||
+        length > this.filled
+      ) {
         throw new MnemoError(
           "INVALID_INPUT",
           `Cannot truncate to ${String(length)}: must be an integer in [0, ${this.filled}].`,
@@ -537,9 +512,9 @@ export async function loadOnnxBackend(options: OnnxBackendOptions): Promise<Onnx
   const opts: Required<OnnxBackendOptions> = {
     modelPath: path,
     tokenizerDir: options.tokenizerDir ?? dirname(path),
-    contextSize: intOption("contextSize", options.contextSize, 2048, 1, 1 << 24),
-    threads: intOption("threads", options.threads, 1, 1, 1024),
-    interOpThreads: intOption("interOpThreads", options.interOpThreads, 1, 1, 1024),
+    contextSize: integerOption("contextSize", options.contextSize, 2048, 1, 1 << 24),
+    threads: integerOption("threads", options.threads, 1, 1, 1024),
+    interOpThreads: integerOption("interOpThreads", options.interOpThreads, 1, 1, 1024),
     allowSpinning: options.allowSpinning ?? false,
     graphOptimizationLevel: level,
   };
