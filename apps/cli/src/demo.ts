@@ -2,8 +2,12 @@
  * `mnemo demo`: the seed's scenario on a real model. Builds a small bank of personal facts
  * (Chinese and English) in a temporary store, then generates from "让我回忆一下<recall>" and an
  * English twin, printing the injection record the seed describes: (position, score).
+ *
+ * `mnemo demo --recall-model`: the same scenario on mnemo's recall demo model
+ * (`@mnemo/model-recall-demo`), which was trained to write `<recall>` itself and to read a memory
+ * from one injected vector: questions in its prompt template, answers that state the fact.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -11,6 +15,7 @@ import {
   encodeMemories,
   generateText,
   type MemoryInput,
+  MnemoError,
   type ValueStrategy,
 } from "@mnemo/core";
 import { openHnswStore } from "@mnemo/store-hnsw";
@@ -42,14 +47,20 @@ export const DEMO_MEMORIES: MemoryInput[] = [
 /** The seed's prompt and its English twin. */
 export const DEMO_PROMPTS = ["让我回忆一下<recall>", "Let me recall<recall>"];
 
-export async function runDemo(
-  options: ModelOptions & {
-    seed: number;
-    maxTokens: number;
-    json?: boolean;
-    value?: ValueStrategy;
-  },
-): Promise<void> {
+/** Options of `mnemo demo`. */
+export type DemoOptions = ModelOptions & {
+  seed: number;
+  /** Default 32 (Gemma), 96 (recall model: byte-level tokens). */
+  maxTokens?: number;
+  json?: boolean;
+  value?: ValueStrategy;
+  /** Run on `@mnemo/model-recall-demo` instead of Gemma 3 270M. */
+  recallModel?: boolean;
+};
+
+export async function runDemo(options: DemoOptions): Promise<void> {
+  if (options.recallModel) return runRecallModelDemo(options);
+  const maxTokens = options.maxTokens ?? 32;
   const { backend, modelPath } = await openBackend(options);
   const dir = await mkdtemp(join(tmpdir(), "mnemo-demo-"));
   const results = [];
@@ -77,7 +88,7 @@ export async function runDemo(
           store,
           prompt,
           seed: options.seed,
-          maxTokens: options.maxTokens,
+          maxTokens,
           recall: { trigger: "<recall>", topK: 3, temperature: 0.1, topP: 0.9 },
           sampling: { repetitionPenalty: 1.15 },
         });
@@ -123,5 +134,153 @@ export async function runDemo(
   } finally {
     await backend.dispose();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The recall model's bank: one person (the user) with a birthday, a city and a pet, in zh and en. */
+export const RECALL_DEMO_MEMORIES: MemoryInput[] = [
+  {
+    id: "zh-birthday",
+    text: "用户的生日是1990年1月1日",
+    metadata: { lang: "zh", fact: "birthday" },
+  },
+  { id: "zh-city", text: "用户住在杭州", metadata: { lang: "zh", fact: "city" } },
+  { id: "zh-pet", text: "用户的宠物叫小白", metadata: { lang: "zh", fact: "pet" } },
+  {
+    id: "en-birthday",
+    text: "The user's birthday is January 1, 1990",
+    metadata: { lang: "en", fact: "birthday" },
+  },
+  { id: "en-city", text: "The user lives in Hangzhou", metadata: { lang: "en", fact: "city" } },
+  {
+    id: "en-pet",
+    text: "The user's pet is called Snowball",
+    metadata: { lang: "en", fact: "pet" },
+  },
+];
+
+/**
+ * The recall model's questions. `reply` is put after the prompt template: the seed's
+ * "让我回忆一下<recall>" (the prompt ends in the trigger), or nothing (the model writes `<recall>`).
+ */
+export const RECALL_DEMO_QUESTIONS: { question: string; reply: string; expect: string }[] = [
+  { question: "我的生日是哪天？", reply: "让我回忆一下<recall>", expect: "1990年1月1日" },
+  { question: "我住在哪个城市？", reply: "", expect: "杭州" },
+  { question: "我的宠物叫什么？", reply: "", expect: "小白" },
+  { question: "When is my birthday?", reply: "Let me recall. <recall>", expect: "January 1, 1990" },
+  { question: "What is my home city?", reply: "", expect: "Hangzhou" },
+  { question: "What is my pet's name?", reply: "", expect: "Snowball" },
+];
+
+/** What `@mnemo/model-recall-demo`'s model.json holds. */
+interface RecallModelConfig {
+  trigger: string;
+  encoder: { value: ValueStrategy; keyTemplate: string; addBos: boolean };
+  prompt: { template: string };
+  stop: string[];
+}
+
+/** `@mnemo/model-recall-demo` is optional (a 13 MB model): loaded only for `--recall-model`. */
+async function loadRecallModelPackage(): Promise<typeof import("@mnemo/model-recall-demo")> {
+  try {
+    return await import("@mnemo/model-recall-demo");
+  } catch (error) {
+    throw new MnemoError(
+      "MODEL_NOT_FOUND",
+      "`mnemo demo --recall-model` needs the optional package @mnemo/model-recall-demo: install it next to @mnemo/cli.",
+      { cause: error },
+    );
+  }
+}
+
+async function runRecallModelDemo(options: DemoOptions): Promise<void> {
+  const pkg = await loadRecallModelPackage();
+  const config = JSON.parse(await readFile(pkg.configPath, "utf8")) as RecallModelConfig;
+  const { backend, modelPath } = await openBackend({
+    ...options,
+    model: options.model ?? pkg.modelPath,
+  });
+  const results = [];
+  try {
+    const store = await openHnswStore({
+      dimensions: { keyWidth: backend.info.hiddenWidth, valueWidth: backend.info.embeddingWidth },
+      modelIdentity: backend.info.identity,
+    });
+    const encoder = createMemoryEncoder(backend, config.encoder);
+    try {
+      if (!options.json) {
+        console.log(
+          `model: ${backend.info.name} (${backend.info.architecture}, hidden width ${backend.info.hiddenWidth}) from ${modelPath}`,
+        );
+        console.log(
+          `memory bank: ${RECALL_DEMO_MEMORIES.length} memories, key = value = hidden state at </s> of "<s>{text}</s>" (one vector)`,
+        );
+      }
+      await store.upsert(await encodeMemories(encoder, RECALL_DEMO_MEMORIES));
+      for (const q of RECALL_DEMO_QUESTIONS) {
+        const prompt = config.prompt.template.replace("{question}", q.question) + q.reply;
+        const promptTokens = backend.tokenize(prompt, { addSpecial: true, parseSpecial: true });
+        const result = await generateText({
+          backend,
+          store,
+          prompt,
+          seed: options.seed,
+          maxTokens: options.maxTokens ?? 96,
+          stop: config.stop,
+          sampling: { temperature: 0 },
+          recall: { trigger: config.trigger, topK: 3, temperature: 0.1, topP: 0.9 },
+        });
+        const candidates = result.events.find((e) => e.type === "recall-candidates");
+        results.push({
+          question: q.question,
+          prompt,
+          promptTokens: promptTokens.length,
+          text: result.text,
+          expected: q.expect,
+          correct: result.text.includes(q.expect),
+          injections: result.injections,
+          candidates: candidates?.type === "recall-candidates" ? candidates.candidates : [],
+          memoryInjectionPositions: result.injections.map((i) => [
+            i.position,
+            Number(i.score.toFixed(4)),
+          ]),
+        });
+        if (options.json) continue;
+        const where = q.reply
+          ? `the prompt ends in the trigger: the memory goes in at position ${promptTokens.length}`
+          : "the model writes the trigger itself";
+        console.log(
+          `\nprompt: ${JSON.stringify(prompt)}   (${promptTokens.length} tokens, BOS included; ${where})`,
+        );
+        if (candidates?.type === "recall-candidates") {
+          for (const c of candidates.candidates) {
+            console.log(
+              `  candidate ${c.memoryId.padEnd(12)} cos ${c.score.toFixed(4)}  p ${c.probability.toFixed(3)}  ${c.text ?? ""}`,
+            );
+          }
+        }
+        const memory = "\x1b[35m⟨memory⟩\x1b[0m";
+        const shown = q.reply
+          ? `${q.reply}${memory}${result.text}`
+          : result.text.replace(config.trigger, `${config.trigger}${memory}`);
+        console.log(`output: ${shown}`);
+        console.log(traceTable(result.injections));
+        console.log(
+          `memory_injection_positions = ${JSON.stringify(results.at(-1)?.memoryInjectionPositions)}`,
+        );
+      }
+      const correct = results.filter((r) => r.correct).length;
+      if (options.json) console.log(JSON.stringify({ model: modelPath, results }, null, 2));
+      else
+        console.log(
+          `\n${correct}/${results.length} answers state the stored fact. The model was trained (packages/model-recall-demo) ` +
+            "to read a memory from the one vector injected after <recall>; the answer is that memory's sentence.",
+        );
+    } finally {
+      await encoder.dispose();
+      await store.close();
+    }
+  } finally {
+    await backend.dispose();
   }
 }

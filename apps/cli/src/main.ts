@@ -5,7 +5,7 @@ import { isMnemoError, MnemoError, VALUE_STRATEGIES } from "@mnemo/core";
  *
  *   mnemo generate --prompt "让我回忆一下<recall>"       stream text, then the recall trace
  *   mnemo memory add|import|list|delete|search          manage memories
- *   mnemo demo                                         the seed's scenario on a small bank
+ *   mnemo demo [--recall-model]                        the seed's scenario on a small bank
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { runDemo } from "./demo.js";
@@ -147,10 +147,21 @@ withModel(
       "build a small memory bank (Chinese and English personal facts) and run the seed's scenario",
     )
     .option("--seed <n>", "random seed", integer, 7)
-    .option("-n, --max-tokens <n>", "tokens to generate per prompt", integer, 32)
+    .option(
+      "-n, --max-tokens <n>",
+      "tokens to generate per prompt (default 32; 96 with --recall-model)",
+      integer,
+    )
     .option("--json", "JSON output")
+    .option(
+      "--recall-model",
+      "run on mnemo's recall demo model (@mnemo/model-recall-demo, trained to write <recall> and read one vector) instead of Gemma 3 270M",
+    )
     .addOption(
-      new Option("--value <strategy>", "how memory values are made")
+      new Option(
+        "--value <strategy>",
+        "how memory values are made (Gemma; ignored with --recall-model)",
+      )
         .choices(VALUE_STRATEGIES as string[])
         .default("mean-embedding"),
     ),

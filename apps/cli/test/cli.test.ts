@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, GEMMA_MODEL, missing, TINY_MODEL } from "./models.js";
+import { CLI, GEMMA_MODEL, missing, RECALL_MODEL, TINY_MODEL } from "./models.js";
 
 const exec = promisify(execFile);
 
@@ -270,4 +270,28 @@ describe.skipIf(missing(GEMMA_MODEL) ?? missing(CLI))("mnemo demo (Gemma 3 270M)
       expect(Math.abs(res.injections[0]?.score ?? 2)).toBeLessThanOrEqual(1);
     }
   }, 180_000);
+});
+
+describe.skipIf(missing(RECALL_MODEL) ?? missing(CLI))("mnemo demo --recall-model", () => {
+  it("the recall demo model states each stored fact; injections at the trigger", async () => {
+    const r = await mnemo(["demo", "--recall-model", "--json", "--threads", "1"]);
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as {
+      results: {
+        prompt: string;
+        promptTokens: number;
+        text: string;
+        correct: boolean;
+        injections: { position: number; memoryId: string }[];
+      }[];
+    };
+    expect(out.results).toHaveLength(6);
+    for (const res of out.results) {
+      expect(res.injections, res.prompt).toHaveLength(1);
+      const position = res.injections[0]?.position ?? -1;
+      if (res.prompt.endsWith("<recall>")) expect(position).toBe(res.promptTokens);
+      else expect(position).toBeGreaterThan(res.promptTokens); // the model wrote <recall>
+      expect(res.correct, `${res.prompt} → ${res.text}`).toBe(true);
+    }
+  }, 60_000);
 });

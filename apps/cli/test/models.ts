@@ -8,6 +8,8 @@ const root = resolve(import.meta.dirname, "../../..");
 export const TINY_MODEL = join(root, ".mnemo/models/tiny-llama.gguf");
 /** Gemma 3 270M Q4_K_M from PyPI: behaviour on a real pretrained model. */
 export const GEMMA_MODEL = join(root, ".mnemo/models/gemma-3-270m-q4_k_m.gguf");
+/** mnemo's recall demo model (committed in packages/model-recall-demo/model/). */
+export const RECALL_MODEL = join(root, "packages/model-recall-demo/model/mnemo-recall-demo.gguf");
 /** The CLI entry point (built by `pnpm build`). */
 export const CLI = join(root, "apps/cli/dist/main.js");
 

@@ -394,7 +394,7 @@ const out = {
     general: generalSamples,
   },
 };
-writeFileSync(args.out, `${JSON.stringify(out, null, 1)}\n`);
+writeFileSync(args.out, `${JSON.stringify(out, null, 2)}\n`);
 
 // ---- table ---------------------------------------------------------------------------------
 const metrics = [
