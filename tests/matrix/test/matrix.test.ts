@@ -23,6 +23,13 @@ import { openHnswStore } from "@mnemo/store-hnsw";
 import { openQdrantStore } from "@mnemo/store-qdrant";
 import { afterAll, describe, inject, it } from "vitest";
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Base URL of the qdrant-edge test server (packages/store-qdrant/test/global-setup.ts). */
+    qdrantTestServerUrl: string;
+  }
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const TINY = join(root, ".mnemo", "models", "tiny-llama.gguf");
 const GEMMA = join(root, ".mnemo", "models", "gemma-3-270m-q4_k_m.gguf");
