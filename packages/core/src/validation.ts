@@ -4,7 +4,7 @@
  * strings, finite numbers, booleans or `null`; a filter matches when every key is present with an
  * equal value (`null` matches only a stored `null`).
  */
-import { MnemoError, type MnemoErrorCode } from "./errors.js";
+import { MnemoError, type MnemoErrorCode, throwIfAborted } from "./errors.js";
 import {
   DEFAULT_NAMESPACE,
   type Metadata,
@@ -186,4 +186,89 @@ export function checkCount(value: unknown, name: string, fallback: number, min =
     );
   }
   return value;
+}
+
+/** A search request after {@link checkSearchRequest}. */
+export interface CheckedSearch {
+  /** The query as a `Float32Array` of `keyWidth` finite values, not all zero. */
+  query: Float32Array;
+  /** Integer ≥ 1. */
+  topK: number;
+  /** The namespace searched ({@link DEFAULT_NAMESPACE} when none was given). */
+  namespace: string;
+}
+
+/**
+ * Validates what every `MemoryStore.search` receives, before any engine sees it (the metadata
+ * filter is left to the store, which maps it to its engine).
+ * @throws MnemoError `INVALID_OPTION` (no options, `topK` not an integer ≥ 1, bad namespace),
+ *   `ABORTED` (signal already fired), `DIMENSION_MISMATCH` / `NON_FINITE_VECTOR` /
+ *   `INVALID_INPUT` (a query of the wrong width, with NaN/±Infinity, or all zeros)
+ */
+export function checkSearchRequest(
+  query: unknown,
+  options: unknown,
+  keyWidth: number,
+): CheckedSearch {
+  if (typeof options !== "object" || options === null) {
+    throw new MnemoError("INVALID_OPTION", "search options ({ topK, ... }) are required.");
+  }
+  const o = options as { topK?: unknown; namespace?: unknown; signal?: AbortSignal };
+  const topK = o.topK;
+  if (typeof topK !== "number" || !Number.isInteger(topK) || topK < 1) {
+    throw new MnemoError(
+      "INVALID_OPTION",
+      `The option topK must be an integer ≥ 1; got ${describe(topK)}.`,
+      { details: { option: "topK" } },
+    );
+  }
+  const namespace = checkNamespace(o.namespace, "INVALID_OPTION");
+  throwIfAborted(o.signal);
+  const q = checkVector(query, keyWidth, "search query");
+  if (norm(q) === 0) {
+    throw new MnemoError(
+      "INVALID_INPUT",
+      "The search query is all zeros; it has no direction, so cosine similarity is undefined.",
+    );
+  }
+  return { query: q, topK, namespace };
+}
+
+/**
+ * Validates token ids for a backend before any native call (engines abort on out-of-range ids).
+ * @param tokens an array (or `Int32Array`/`Uint32Array`) of ids
+ * @param vocabSize ids must be integers in `[0, vocabSize)`
+ * @param what a noun for messages, e.g. `"prompt"`
+ * @param allowEmpty whether an empty list is accepted
+ * @returns the ids as a plain array
+ * @throws MnemoError `INVALID_INPUT` naming the first bad id and its index
+ */
+export function checkTokenIds(
+  tokens: unknown,
+  vocabSize: number,
+  what: string,
+  allowEmpty = false,
+): number[] {
+  if (
+    !Array.isArray(tokens) &&
+    !(tokens instanceof Int32Array) &&
+    !(tokens instanceof Uint32Array)
+  ) {
+    throw new MnemoError("INVALID_INPUT", `The ${what} must be an array of token ids.`);
+  }
+  const list = Array.from(tokens as ArrayLike<unknown>);
+  if (!allowEmpty && list.length === 0) {
+    throw new MnemoError("INVALID_INPUT", `The ${what} must contain at least one token id.`);
+  }
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i];
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= vocabSize) {
+      throw new MnemoError(
+        "INVALID_INPUT",
+        `Token id ${String(t)} at index ${i} is outside the vocabulary [0, ${vocabSize}).`,
+        { details: { index: i, token: t, vocabSize } },
+      );
+    }
+  }
+  return list as number[];
 }

@@ -9,7 +9,7 @@ import {
   checkMetadata,
   checkNamespace,
   checkRecord,
-  checkVector,
+  checkSearchRequest,
   cosineSimilarity,
   describe,
   type ListOptions,
@@ -19,7 +19,6 @@ import {
   type Metadata,
   MnemoError,
   matchesFilter,
-  norm,
   type SearchOptions,
   type StoreDimensions,
   type StoredMemory,
@@ -539,27 +538,12 @@ export class HnswStore implements MemoryStore {
    */
   async search(query: Float32Array, options: SearchOptions): Promise<MemoryCandidate[]> {
     this.assertOpen();
-    if (typeof options !== "object" || options === null) {
-      throw new MnemoError("INVALID_OPTION", "search options ({ topK, ... }) are required.");
-    }
-    const topK = options.topK;
-    if (typeof topK !== "number" || !Number.isInteger(topK) || topK < 1) {
-      throw new MnemoError(
-        "INVALID_OPTION",
-        `The option topK must be an integer ≥ 1; got ${describe(topK)}.`,
-        { details: { option: "topK" } },
-      );
-    }
-    const ns = checkNamespace(options.namespace, "INVALID_OPTION");
+    const {
+      query: q,
+      topK,
+      namespace: ns,
+    } = checkSearchRequest(query, options, this.dimensions.keyWidth);
     const filter = this.checkFilter(options.filter);
-    throwIfAborted(options.signal);
-    const q = checkVector(query, this.dimensions.keyWidth, "search query");
-    if (norm(q) === 0) {
-      throw new MnemoError(
-        "INVALID_INPUT",
-        "The search query is all zeros; it has no direction, so cosine similarity is undefined.",
-      );
-    }
     const members = this.nsLabels.get(ns);
     if (members === undefined || members.size === 0) return [];
 

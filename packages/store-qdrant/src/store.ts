@@ -5,7 +5,7 @@ import {
   checkMetadata,
   checkNamespace,
   checkRecord,
-  checkVector,
+  checkSearchRequest,
   describe,
   type ListOptions,
   type MemoryCandidate,
@@ -17,7 +17,6 @@ import {
   type SearchOptions,
   type StoreDimensions,
   type StoredMemory,
-  throwIfAborted,
 } from "@mnemo/core";
 import { QdrantClient, type Schemas } from "@qdrant/js-client-rest";
 import { pointId } from "./ids.js";
@@ -441,27 +440,12 @@ export class QdrantStore implements MemoryStore {
    */
   async search(query: Float32Array, options: SearchOptions): Promise<MemoryCandidate[]> {
     this.assertOpen();
-    if (typeof options !== "object" || options === null) {
-      throw new MnemoError("INVALID_OPTION", "search options ({ topK, ... }) are required.");
-    }
-    const topK = options.topK;
-    if (typeof topK !== "number" || !Number.isInteger(topK) || topK < 1) {
-      throw new MnemoError(
-        "INVALID_OPTION",
-        `The option topK must be an integer ≥ 1; got ${describe(topK)}.`,
-        { details: { option: "topK" } },
-      );
-    }
-    const ns = checkNamespace(options.namespace, "INVALID_OPTION");
+    const {
+      query: q,
+      topK,
+      namespace: ns,
+    } = checkSearchRequest(query, options, this.dimensions.keyWidth);
     const filter = this.filterFor(ns, options.filter);
-    throwIfAborted(options.signal);
-    const q = checkVector(query, this.dimensions.keyWidth, "search query");
-    if (norm(q) === 0) {
-      throw new MnemoError(
-        "INVALID_INPUT",
-        "The search query is all zeros; it has no direction, so cosine similarity is undefined.",
-      );
-    }
     const res = await this.call(
       "search",
       (init) =>
