@@ -54,7 +54,8 @@ const PACKAGES = [
  * in PACKAGES, so a new package cannot be forgotten.
  */
 const PENDING = {
-  "@mnemo/model-recall-demo": "a model package (GGUF + config); its loop evaluation runs in its own tests",
+  "@mnemo/model-recall-demo":
+    "a model package (GGUF + config); its loop evaluation runs in its own tests",
 };
 /** Packages that plug into core: core must be a peer dependency (one copy of core per app). */
 const CORE_PEERS = [

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import {
+  checkTokenIds,
   checkVector,
   type ForwardOptions,
   type ForwardResult,
@@ -101,31 +102,7 @@ export class OnnxBackend implements InferenceBackend {
 
   /** @internal Validates token ids; throws `INVALID_INPUT`. */
   checkTokens(tokens: unknown, what: string, allowEmpty: boolean): number[] {
-    if (
-      !Array.isArray(tokens) &&
-      !(tokens instanceof Int32Array) &&
-      !(tokens instanceof Uint32Array)
-    ) {
-      throw new MnemoError("INVALID_INPUT", `The ${what} must be an array of token ids.`);
-    }
-    const list = Array.from(tokens as ArrayLike<unknown>);
-    if (!allowEmpty && list.length === 0) {
-      throw new MnemoError("INVALID_INPUT", `The ${what} must contain at least one token id.`);
-    }
-    const n = this.info.vocabSize;
-    for (let i = 0; i < list.length; i++) {
-      const t = list[i];
-      if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= n) {
-        throw new MnemoError(
-          "INVALID_INPUT",
-          `Token id ${String(t)} at index ${i} is outside the vocabulary [0, ${n}).`,
-          {
-            details: { index: i, token: t, vocabSize: n },
-          },
-        );
-      }
-    }
-    return list as number[];
+    return checkTokenIds(tokens, this.info.vocabSize, what, allowEmpty);
   }
 
   /**

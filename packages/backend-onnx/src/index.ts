@@ -9,6 +9,7 @@ export {
   type OnnxBackendOptions,
   OnnxSequence,
 } from "./backend.js";
+export { applyChatTemplate, type ChatMessage, type ChatTemplateOptions } from "./chat.js";
 export { runPrepareCli } from "./cli-main.js";
 export {
   type PreparedModelMeta,

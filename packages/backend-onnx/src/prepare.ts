@@ -33,6 +33,14 @@ export interface PrepareOptions {
    * logits. Default `true`.
    */
   lastLogitsOnly?: boolean;
+  /**
+   * For a decoder that already takes `inputs_embeds` (exports with a separate embedding model): the
+   * `embed_tokens.onnx` model mapping `input_ids` → `inputs_embeds` (one `Gather` of an embedding
+   * initializer, optionally followed by a `Mul` by a scalar constant). Its table and scale are
+   * extracted exactly as from a single-model export. Default: `embed_tokens.onnx` beside `IN`
+   * when `IN` takes `inputs_embeds` and that file exists.
+   */
+  embedModel?: string;
 }
 
 /** The sidecar `OUT.mnemo.json` that {@link prepareOnnxModel} writes beside the rewritten model. */
@@ -243,7 +251,23 @@ export function prepareOnnxModel(
   if (!graph?.node || graph.node.length === 0 || !graph.output?.length) {
     throw invalid(`${inPath} is not an ONNX model (no graph).`, { path: inPath });
   }
-  const extracted = rewriteGraph(graph, inPath, modelDir, lastOnly);
+  const takesEmbeds = (graph.input ?? []).some((i) => i.name === "inputs_embeds");
+  let embedSource: EmbedSource | undefined;
+  if (takesEmbeds && !graph.output.some((o) => o.name === "last_hidden_state")) {
+    const embedPath = options.embedModel ?? join(modelDir, "embed_tokens.onnx");
+    if (options.embedModel === undefined && !existsSync(embedPath)) {
+      throw invalid(
+        `${inPath} takes inputs_embeds: pass the embedding model that maps input_ids to inputs_embeds (embedModel / --embed-model; default embed_tokens.onnx beside it).`,
+      );
+    }
+    embedSource = loadEmbedModel(embedPath);
+  } else if (options.embedModel !== undefined) {
+    throw new MnemoError(
+      "INVALID_OPTION",
+      `embedModel is only for decoders that take inputs_embeds; ${inPath} takes input_ids.`,
+    );
+  }
+  const extracted = rewriteGraph(graph, inPath, modelDir, lastOnly, embedSource);
   const meta = buildMeta(model, graph, inPath, outPath, lastOnly, extracted);
 
   // embedding table → OUT.embed.bin
@@ -277,19 +301,68 @@ interface Extracted {
   hidden: number;
 }
 
-function rewriteGraph(
+/** A separate `embed_tokens` model (input_ids → inputs_embeds), decoded. */
+interface EmbedSource {
+  path: string;
+  dir: string;
+  graph: OnnxGraph;
+}
+
+function loadEmbedModel(path: string): EmbedSource {
+  let bytes: Buffer;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new Error("not a regular file");
+    if (st.size >= TWO_GIB) throw invalid(`${path} is over 2 GiB (not a valid ONNX protobuf).`);
+    bytes = readFileSync(path);
+  } catch (cause) {
+    if (cause instanceof MnemoError) throw cause;
+    throw new MnemoError(
+      "MODEL_NOT_FOUND",
+      `Cannot read the embedding model ${path}: ${(cause as Error).message}`,
+      { cause, details: { path } },
+    );
+  }
+  let graph: OnnxGraph | null | undefined;
+  try {
+    graph = decodeModel(bytes).graph;
+  } catch (cause) {
+    throw new MnemoError(
+      "MODEL_INVALID",
+      `${path} is not an ONNX model (protobuf decode failed).`,
+      {
+        cause,
+        details: { path },
+      },
+    );
+  }
+  if (!graph?.node?.length) throw invalid(`${path} is not an ONNX model (no graph).`, { path });
+  return { path, dir: dirname(resolve(path)), graph };
+}
+
+/** The embedding lookup of a graph: the `Gather(table, input_ids)` and an optional scalar `Mul`. */
+interface EmbeddingLookup {
+  table: OnnxTensor;
+  dtype: "float32" | "float16";
+  rows: number;
+  width: number;
+  scale: number;
+  /** The nodes computing it (Gather, Mul). */
+  removed: Set<OnnxNode>;
+  /** The tensor holding the (scaled) rows. */
+  embedOut: string;
+}
+
+function findEmbeddingLookup(
   graph: OnnxGraph,
   inPath: string,
   modelDir: string,
-  lastOnly: boolean,
-): Extracted {
-  const nodes = [...graph.node];
-  const inputs = [...graph.input];
-  const outputs = [...graph.output];
+  idsName: string,
+): EmbeddingLookup {
   const inits = new Map(graph.initializer.map((t) => [t.name ?? "", t]));
   const producers = new Map<string, OnnxNode>();
   const consumers = new Map<string, OnnxNode[]>();
-  for (const n of nodes) {
+  for (const n of graph.node) {
     for (const o of n.output) producers.set(o, n);
     for (const i of n.input) {
       if (!i) continue;
@@ -298,54 +371,12 @@ function rewriteGraph(
       consumers.set(i, list);
     }
   }
-  const inputNames = new Set(inputs.map((i) => i.name));
-  if (inputNames.has("inputs_embeds")) {
-    throw invalid(
-      `${inPath} already takes inputs_embeds; it needs no prepare step for inputs (not supported yet).`,
-    );
-  }
-  if (!outputs.some((o) => o.name === "logits")) {
-    if (nodes.some((n) => n.opType === "If")) {
-      throw invalid(
-        `${inPath} hides its graph in If branches (an older merged export): use its non-merged decoder_with_past / decoder_model export.`,
-      );
-    }
-    throw invalid(`${inPath} has no "logits" output.`, { outputs: outputs.map((o) => o.name) });
-  }
-  if (!inputNames.has("input_ids")) {
-    throw invalid(`${inPath} has no "input_ids" input.`, { inputs: [...inputNames] });
-  }
-  if (
-    !inputNames.has("attention_mask") ||
-    ![...inputNames].some((n) => n.startsWith("past_key_values."))
-  ) {
-    throw invalid(
-      `${inPath} lacks attention_mask or past_key_values.* inputs (a decoder with KV cache is needed).`,
-    );
-  }
-  if (nodes.some((n) => n.opType === "If" || n.opType === "Loop" || n.opType === "Scan")) {
-    throw invalid(`${inPath} has control-flow nodes (If/Loop/Scan), which prepare cannot rewrite.`);
-  }
-
-  const isConst = (name: string, seen = new Set<string>()): boolean => {
-    if (inits.has(name)) return true;
-    if (inputNames.has(name)) return false;
-    const p = producers.get(name);
-    if (!p) return false;
-    if (p.opType === "Constant") return true;
-    if (seen.has(name)) return false;
-    seen.add(name);
-    return p.input.filter(Boolean).every((i) => isConst(i, seen));
-  };
-
-  // 1. the embedding Gather on input_ids
-  const idUsers = consumers.get("input_ids") ?? [];
-  const gathers = idUsers.filter(
-    (n) => n.opType === "Gather" && n.input[1] === "input_ids" && inits.has(n.input[0] ?? ""),
+  const gathers = (consumers.get(idsName) ?? []).filter(
+    (n) => n.opType === "Gather" && n.input[1] === idsName && inits.has(n.input[0] ?? ""),
   );
   if (gathers.length !== 1) {
     throw invalid(
-      `${inPath}: expected exactly one Gather of an embedding initializer by input_ids, found ${gathers.length}.`,
+      `${inPath}: expected exactly one Gather of an embedding initializer by ${idsName}, found ${gathers.length}.`,
     );
   }
   const gather = gathers[0] as OnnxNode;
@@ -377,6 +408,113 @@ function rewriteGraph(
       embedOut = mul.output[0] as string;
     }
   }
+  return { table, dtype, rows, width, scale, removed, embedOut };
+}
+
+/** Table and scale of a separate embedding model; refuses one that computes anything else. */
+function embeddingFromModel(src: EmbedSource): EmbeddingLookup {
+  const { graph, path } = src;
+  const ids = graph.input.filter((i) => !graph.initializer.some((t) => t.name === i.name));
+  if (ids.length !== 1 || graph.output.length !== 1) {
+    throw invalid(
+      `${path}: an embedding model must have one input (input_ids) and one output (inputs_embeds).`,
+    );
+  }
+  const lookup = findEmbeddingLookup(graph, path, src.dir, (ids[0] as OnnxValueInfo).name);
+  // the output must be the lookup's result, through Identity nodes at most
+  let out = (graph.output[0] as OnnxValueInfo).name;
+  const producers = new Map(graph.node.flatMap((n) => n.output.map((o) => [o, n] as const)));
+  const extra = new Set<OnnxNode>();
+  while (out !== lookup.embedOut) {
+    const p = producers.get(out);
+    if (p?.opType !== "Identity") {
+      throw invalid(
+        `${path}: the embedding model computes more than a Gather (and a scalar Mul): ${p?.opType ?? "nothing"} produces its output.`,
+      );
+    }
+    extra.add(p);
+    out = p.input[0] as string;
+  }
+  return lookup;
+}
+
+function rewriteGraph(
+  graph: OnnxGraph,
+  inPath: string,
+  modelDir: string,
+  lastOnly: boolean,
+  embedSource?: EmbedSource,
+): Extracted {
+  const nodes = [...graph.node];
+  const inputs = [...graph.input];
+  const outputs = [...graph.output];
+  const inits = new Map(graph.initializer.map((t) => [t.name ?? "", t]));
+  const producers = new Map<string, OnnxNode>();
+  const consumers = new Map<string, OnnxNode[]>();
+  for (const n of nodes) {
+    for (const o of n.output) producers.set(o, n);
+    for (const i of n.input) {
+      if (!i) continue;
+      const list = consumers.get(i) ?? [];
+      list.push(n);
+      consumers.set(i, list);
+    }
+  }
+  const inputNames = new Set(inputs.map((i) => i.name));
+  if (inputNames.has("inputs_embeds") && !embedSource) {
+    throw invalid(
+      `${inPath} already takes inputs_embeds and outputs last_hidden_state (already prepared?).`,
+    );
+  }
+  if (!outputs.some((o) => o.name === "logits")) {
+    if (nodes.some((n) => n.opType === "If")) {
+      throw invalid(
+        `${inPath} hides its graph in If branches (an older merged export): use its non-merged decoder_with_past / decoder_model export.`,
+      );
+    }
+    throw invalid(`${inPath} has no "logits" output.`, { outputs: outputs.map((o) => o.name) });
+  }
+  if (embedSource && inputNames.has("input_ids")) {
+    throw invalid(
+      `${inPath} takes both input_ids and inputs_embeds, which prepare cannot rewrite.`,
+    );
+  }
+  if (!embedSource && !inputNames.has("input_ids")) {
+    throw invalid(`${inPath} has no "input_ids" input.`, { inputs: [...inputNames] });
+  }
+  if (
+    !inputNames.has("attention_mask") ||
+    ![...inputNames].some((n) => n.startsWith("past_key_values."))
+  ) {
+    throw invalid(
+      `${inPath} lacks attention_mask or past_key_values.* inputs (a decoder with KV cache is needed).`,
+    );
+  }
+  if (nodes.some((n) => n.opType === "If" || n.opType === "Loop" || n.opType === "Scan")) {
+    throw invalid(`${inPath} has control-flow nodes (If/Loop/Scan), which prepare cannot rewrite.`);
+  }
+
+  const isConst = (name: string, seen = new Set<string>()): boolean => {
+    if (inits.has(name)) return true;
+    if (inputNames.has(name)) return false;
+    const p = producers.get(name);
+    if (!p) return false;
+    if (p.opType === "Constant") return true;
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return p.input.filter(Boolean).every((i) => isConst(i, seen));
+  };
+
+  // 1. the embedding Gather on input_ids (or the separate embedding model's)
+  const lookup = embedSource
+    ? embeddingFromModel(embedSource)
+    : findEmbeddingLookup(graph, inPath, modelDir, "input_ids");
+  const { table, dtype, rows, width, scale } = lookup;
+  const tableDir = embedSource ? embedSource.dir : modelDir;
+  const tablePath = embedSource ? embedSource.path : inPath;
+  const removed = embedSource ? new Set<OnnxNode>() : new Set<OnnxNode>(lookup.removed);
+  const embedOut = embedSource ? "inputs_embeds" : lookup.embedOut;
+  const idUsers = embedSource ? [] : (consumers.get("input_ids") ?? []);
   // other users of input_ids: Shape only (→ Shape of inputs_embeds, first two dims)
   const extraNodes: OnnxNode[] = [];
   const extraInits: OnnxTensor[] = [];
@@ -471,11 +609,11 @@ function rewriteGraph(
     });
     hiddenOut = "last_hidden_state";
   }
-  const embedBytes = tensorBytes(table, modelDir);
+  const embedBytes = tensorBytes(table, tableDir);
   const elem = dtype === "float32" ? 4 : 2;
   if (embedBytes.byteLength !== rows * width * elem) {
     throw invalid(
-      `${inPath}: the embedding table has ${embedBytes.byteLength} bytes, expected ${rows * width * elem}.`,
+      `${tablePath}: the embedding table has ${embedBytes.byteLength} bytes, expected ${rows * width * elem}.`,
     );
   }
   // hidden width: from the lm_head weight (the constant input's first dim for MatMul)
@@ -493,10 +631,10 @@ function rewriteGraph(
     ...graph.initializer.filter((t) => !droppable.has(t.name ?? "") || used.has(t.name ?? "")),
     ...extraInits,
   ];
-  const idsInfo = inputs.find((i) => i.name === "input_ids");
+  const idsInfo = inputs.find((i) => i.name === (embedSource ? "inputs_embeds" : "input_ids"));
   const idDims = idsInfo?.type?.tensorType?.shape?.dim ?? [];
   graph.input = inputs
-    .filter((i) => i.name !== "input_ids")
+    .filter((i) => i.name !== "input_ids" && i.name !== "inputs_embeds")
     .concat([
       {
         name: "inputs_embeds",

@@ -19,7 +19,11 @@ A `tokenizer.json` (Hugging Face format, BPE with byte fallback, merges ordered 
 score) is written beside the model, built from the GGUF vocabulary.
 
 Usage:
-    python gguf_to_onnx.py IN.gguf OUT.onnx [--max-positions N] [--external-data] [--check]
+    python gguf_to_onnx.py IN.gguf OUT.onnx [--max-positions N] [--external-data] [--check] [--split-embeddings]
+
+With --split-embeddings the decoder takes `inputs_embeds` [batch, seq, n_embd] instead of `input_ids`,
+and `embed_tokens.onnx` beside it maps `input_ids` to them (Gather, and Gemma's sqrt(n_embd) scale),
+the layout of exports that ship a separate embedding model.
 
 Requirements (PyPI): gguf, numpy, onnx (onnxruntime for --check).
 """
@@ -129,7 +133,7 @@ def rope_tables(max_pos: int, n_rot: int, base: float, freq_scale: float) -> tup
     return cos, sin
 
 
-def convert(src: str, dst: str, max_positions: int | None, external: bool) -> dict:
+def convert(src: str, dst: str, max_positions: int | None, external: bool, split_embeddings: bool = False) -> dict:
     g = Gguf(src)
     arch = g.field("general.architecture")
     if arch not in SUPPORTED:
@@ -165,8 +169,10 @@ def convert(src: str, dst: str, max_positions: int | None, external: bool) -> di
 
     b = Builder()
     FP = TensorProto.FLOAT
+    ids_info = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"])
+    embeds_info = helper.make_tensor_value_info("inputs_embeds", FP, ["batch_size", "sequence_length", n_embd])
     inputs = [
-        helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+        embeds_info if split_embeddings else ids_info,
         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"]),
         helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
     ]
@@ -178,11 +184,17 @@ def convert(src: str, dst: str, max_positions: int | None, external: bool) -> di
             outputs.append(helper.make_tensor_value_info(
                 f"present.{i}.{kv}", FP, ["batch_size", n_head_kv, "total_sequence_length", head_dim]))
 
-    embed_name = b.init("model.embed_tokens.weight", embd)
-    x = b.op("Gather", [embed_name, "input_ids"], "inputs_embeds_raw")
-    if gemma:
-        # llama.cpp: ggml_scale(inp, sqrtf(n_embd)) for token inputs only
-        x = b.op("Mul", [x, b.const(np.float32(math.sqrt(n_embd)), hint="embed_scale")], "embed_scaled")
+    # llama.cpp: ggml_scale(inp, sqrtf(n_embd)) for token inputs only (Gemma)
+    embed_scale = np.float32(math.sqrt(n_embd)) if gemma else None
+    if split_embeddings:
+        # the decoder takes inputs_embeds; embed_tokens.onnx maps input_ids to them (Gather [+ Mul])
+        embed_name = b.init("model.embed_tokens.weight", embd) if tied else ""
+        x = "inputs_embeds"
+    else:
+        embed_name = b.init("model.embed_tokens.weight", embd)
+        x = b.op("Gather", [embed_name, "input_ids"], "inputs_embeds_raw")
+        if embed_scale is not None:
+            x = b.op("Mul", [x, b.const(embed_scale, hint="embed_scale")], "embed_scaled")
 
     # ---- attention mask [B,1,S,T] (bool, true = may attend) --------------------------------
     one_i = b.const(1, np.int64, "one")
@@ -349,9 +361,44 @@ def convert(src: str, dst: str, max_positions: int | None, external: bool) -> di
     else:
         onnx.save_model(model, tmp)
     os.replace(tmp, dst)
+    embed_model = None
+    if split_embeddings:
+        embed_model = os.path.join(os.path.dirname(dst), "embed_tokens.onnx")
+        write_embed_model(embd, embed_scale, embed_model, external, meta)
     tok = write_tokenizer(g, os.path.join(os.path.dirname(dst), "tokenizer.json"))
     return {"arch": arch, "vocab": n_vocab, "layers": n_layer, "max_positions": max_pos, "tokenizer": tok,
-            "external": external}
+            "external": external, "embed_model": embed_model}
+
+
+def write_embed_model(embd: np.ndarray, scale, dst: str, external: bool, meta: dict) -> None:
+    """embed_tokens.onnx: input_ids [batch, seq] → inputs_embeds [batch, seq, n_embd] (Gather, × scale)."""
+    b = Builder()
+    table = b.init("embed_tokens.weight", embd)
+    if scale is None:
+        b.op("Gather", [table, "input_ids"], out="inputs_embeds")
+    else:
+        raw = b.op("Gather", [table, "input_ids"], "embeds_raw")
+        b.op("Mul", [raw, b.const(scale, hint="embed_scale")], out="inputs_embeds")
+    graph = helper.make_graph(
+        b.nodes, "mnemo_embed_tokens",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"])],
+        [helper.make_tensor_value_info("inputs_embeds", TensorProto.FLOAT, ["batch_size", "sequence_length", embd.shape[1]])],
+        b.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="mnemo-gguf-to-onnx")
+    model.ir_version = 8
+    for k, v in meta.items():
+        e = model.metadata_props.add()
+        e.key, e.value = k, v
+    tmp = dst + ".tmp"
+    if external:
+        data_name = os.path.basename(dst) + ".data"
+        if os.path.exists(os.path.join(os.path.dirname(dst), data_name)):
+            os.remove(os.path.join(os.path.dirname(dst), data_name))
+        onnx.save_model(model, tmp, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=data_name, size_threshold=1024)
+    else:
+        onnx.save_model(model, tmp)
+    os.replace(tmp, dst)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,6 +490,9 @@ def check(dst: str) -> None:
     ins = {i.name: i for i in s.get_inputs()}
     feeds = {"input_ids": np.array([[1, 2, 3]], np.int64), "attention_mask": np.ones((1, 3), np.int64),
              "position_ids": np.arange(3, dtype=np.int64)[None]}
+    if "inputs_embeds" in ins:
+        e = ort.InferenceSession(os.path.join(os.path.dirname(dst), "embed_tokens.onnx"), providers=["CPUExecutionProvider"])
+        feeds["inputs_embeds"] = e.run(["inputs_embeds"], {"input_ids": feeds.pop("input_ids")})[0]
     for n, i in ins.items():
         if n.startswith("past_key_values."):
             feeds[n] = np.zeros((1, i.shape[1], 0, i.shape[3]), np.float32)
@@ -458,9 +508,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="size of the rotary tables = longest context the ONNX model runs (default min(train ctx, 8192))")
     ap.add_argument("--external-data", action="store_true", help="store weights in DST.data (external data)")
     ap.add_argument("--check", action="store_true", help="run the result once with onnxruntime")
+    ap.add_argument("--split-embeddings", action="store_true",
+                    help="write a decoder taking inputs_embeds plus embed_tokens.onnx (input_ids → inputs_embeds) beside it")
     a = ap.parse_args(argv)
     try:
-        info = convert(a.src, a.dst, a.max_positions, a.external_data)
+        info = convert(a.src, a.dst, a.max_positions, a.external_data, a.split_embeddings)
     except ConvertError as e:
         sys.stderr.write(f"error: {e}\n")
         return 1
