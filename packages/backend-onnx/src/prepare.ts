@@ -206,8 +206,12 @@ export function halfToFloat(h: number): number {
  *
  * @param inPath a standard-layout ONNX decoder
  * @param outPath where to write the rewritten model (a `.onnx` path)
- * @throws MnemoError `MODEL_NOT_FOUND` (missing input), `MODEL_INVALID` (not ONNX, `If`-merged
- *   export, no `input_ids` embedding `Gather`, no lm_head, other uses of `input_ids`, ...),
+ * Older Optimum-style merged exports (`decoder_model_merged.onnx`: every output computed by one
+ * `If` on the boolean input `use_cache_branch`) are first flattened: the with-past `then_branch` is
+ * inlined and the `If`, `use_cache_branch` and everything only the other branch used are dropped.
+ *
+ * @throws MnemoError `MODEL_NOT_FOUND` (missing input), `MODEL_INVALID` (not ONNX, an `If` graph
+ *   other than an Optimum-style merged decoder, no `input_ids` embedding `Gather`, no lm_head, other uses of `input_ids`, ...),
  *   `IO_ERROR` (cannot write the output)
  */
 export function prepareOnnxModel(
@@ -251,6 +255,7 @@ export function prepareOnnxModel(
   if (!graph?.node || graph.node.length === 0 || !graph.output?.length) {
     throw invalid(`${inPath} is not an ONNX model (no graph).`, { path: inPath });
   }
+  inlineMergedBranch(graph, inPath);
   const takesEmbeds = (graph.input ?? []).some((i) => i.name === "inputs_embeds");
   let embedSource: EmbedSource | undefined;
   if (takesEmbeds && !graph.output.some((o) => o.name === "last_hidden_state")) {
@@ -289,6 +294,136 @@ export function prepareOnnxModel(
     });
   }
   return { modelPath: outPath, metaPath, embeddingsPath: embedBin, meta };
+}
+
+/** Every tensor name a node reads, including outer-scope names read inside its subgraphs. */
+function readsOf(node: OnnxNode): string[] {
+  const out = node.input.filter(Boolean);
+  for (const a of node.attribute ?? []) {
+    for (const g of [a.g, ...(a.graphs ?? [])]) {
+      if (g) for (const n of g.node ?? []) out.push(...readsOf(n));
+    }
+  }
+  return out;
+}
+
+/**
+ * Inlines an older Optimum-style merged decoder (`decoder_model_merged.onnx`): every graph output
+ * comes from one `If` on the boolean input `use_cache_branch`, whose `then_branch` is the decoder
+ * with past KV. The then-branch's nodes and initializers replace the `If` (its outputs renamed to
+ * the `If`'s), and `use_cache_branch` and whatever only the else-branch used are dropped. Subgraph
+ * nodes may read outer-scope values by name; those names stay valid in the main graph. Graphs
+ * whose outputs do not come from an `If` are left alone; an `If` of any other shape is refused.
+ */
+function inlineMergedBranch(graph: OnnxGraph, inPath: string): void {
+  const producers = new Map<string, OnnxNode>();
+  for (const n of graph.node) for (const o of n.output) if (o) producers.set(o, n);
+  const fromIf = new Set(
+    graph.output.map((o) => producers.get(o.name)).filter((n) => n?.opType === "If"),
+  );
+  if (fromIf.size === 0) return;
+  const refuse = (why: string): MnemoError =>
+    invalid(
+      `${inPath} is an If-merged export that prepare cannot inline: ${why}. Only Optimum-style merged decoders are supported (every output computed by one If on the boolean input use_cache_branch, then_branch = the decoder with past_key_values); otherwise use the non-merged decoder (decoder_with_past_model.onnx / model.onnx).`,
+      { path: inPath, outputs: graph.output.map((o) => o.name) },
+    );
+  const ifNode = [...fromIf][0] as OnnxNode;
+  if (fromIf.size > 1 || graph.output.some((o) => producers.get(o.name) !== ifNode)) {
+    throw refuse("its outputs do not all come from a single If node");
+  }
+  const cond = ifNode.input[0] ?? "";
+  const condInput = graph.input.find((i) => i.name === cond);
+  if (cond !== "use_cache_branch" || !condInput) {
+    throw refuse(`the If's condition is "${cond}", not the graph input use_cache_branch`);
+  }
+  const condType = condInput.type?.tensorType?.elemType;
+  if (condType !== undefined && condType !== null && condType !== DataType.BOOL) {
+    throw refuse("use_cache_branch is not a boolean input");
+  }
+  const branch = ifNode.attribute?.find((a) => a.name === "then_branch")?.g;
+  if (!branch?.node?.length || (branch.output ?? []).length !== ifNode.output.length) {
+    throw refuse("its then_branch is missing or does not have one output per If output");
+  }
+  if ((branch.input ?? []).length > 0 || (branch.sparseInitializer ?? []).length > 0) {
+    throw refuse("its then_branch has inputs or sparse initializers");
+  }
+  if (!branch.node.flatMap(readsOf).some((n) => n.startsWith("past_key_values."))) {
+    throw refuse(
+      "its then_branch does not read past_key_values.* (it is not the with-past branch)",
+    );
+  }
+  // names the branch defines must not collide with the main graph's (the If outputs excepted, which
+  // the branch may define under the same name when its outputs keep the outer names)
+  const ifOuts = new Set(ifNode.output);
+  const outerNames = new Set([
+    ...graph.input.map((i) => i.name),
+    ...graph.initializer.map((t) => t.name ?? ""),
+    ...graph.node.filter((n) => n !== ifNode).flatMap((n) => n.output),
+  ]);
+  const defined = [
+    ...branch.node.flatMap((n) => n.output.filter(Boolean)),
+    ...(branch.initializer ?? []).map((t) => t.name ?? ""),
+  ];
+  const clash = defined.find((n) => outerNames.has(n));
+  if (clash !== undefined) throw refuse(`its then_branch redefines the outer name "${clash}"`);
+  const renames: OnnxNode[] = [];
+  ifNode.output.forEach((outer, j) => {
+    const inner = (branch.output[j] as OnnxValueInfo).name;
+    if (inner === outer) return;
+    if (ifOuts.has(inner) || defined.includes(outer)) {
+      throw refuse(
+        `its then_branch outputs "${inner}" as If output "${outer}" but also defines or outputs names of other If outputs`,
+      );
+    }
+    renames.push({
+      opType: "Identity",
+      name: `mnemo_then_branch_out_${j}`,
+      input: [inner],
+      output: [outer],
+    });
+  });
+  const at = graph.node.indexOf(ifNode);
+  const nodes = [
+    ...graph.node.slice(0, at),
+    ...branch.node,
+    ...renames,
+    ...graph.node.slice(at + 1),
+  ];
+  // keep only what the outputs need (drops what only the else-branch used)
+  const live = new Set(graph.output.map((o) => o.name));
+  const keep = new Set<OnnxNode>();
+  const prod = new Map<string, OnnxNode>();
+  for (const n of nodes) for (const o of n.output) if (o) prod.set(o, n);
+  const stack = [...live];
+  while (stack.length > 0) {
+    const p = prod.get(stack.pop() as string);
+    if (!p || keep.has(p)) continue;
+    keep.add(p);
+    for (const r of readsOf(p)) {
+      if (!live.has(r)) {
+        live.add(r);
+        stack.push(r);
+      }
+    }
+  }
+  graph.node = nodes.filter((n) => keep.has(n));
+  graph.initializer = [...graph.initializer, ...(branch.initializer ?? [])].filter((t) =>
+    live.has(t.name ?? ""),
+  );
+  if (live.has("use_cache_branch")) {
+    // the with-past branch itself reads the flag: it is always true here
+    graph.initializer.push({
+      name: "use_cache_branch",
+      dims: [1],
+      dataType: DataType.BOOL,
+      rawData: new Uint8Array([1]),
+    });
+  }
+  graph.input = graph.input.filter((i) => i.name !== "use_cache_branch");
+  const outNames = new Set(graph.output.map((o) => o.name));
+  graph.valueInfo = [...(graph.valueInfo ?? []), ...(branch.valueInfo ?? [])].filter(
+    (v) => live.has(v.name) && !outNames.has(v.name),
+  );
 }
 
 /** The embedding table and facts {@link rewriteGraph} found. */

@@ -11,6 +11,7 @@ import protobuf from "protobufjs";
 export const DataType = {
   FLOAT: 1,
   INT64: 7,
+  BOOL: 9,
   FLOAT16: 10,
 } as const;
 
@@ -112,6 +113,8 @@ export interface OnnxGraph {
   output: OnnxValueInfo[];
   /** Optional intermediate value infos. */
   valueInfo?: OnnxValueInfo[];
+  /** Sparse constant tensors (not supported by prepare; only checked for absence). */
+  sparseInitializer?: unknown[];
 }
 
 /** A `ModelProto`. */
