@@ -85,6 +85,9 @@ if (!existsSync(TINY_FILE)) run(python, ["scripts/make-tiny-model.py", "--out", 
 const DEMO_MODEL = join(root, "packages/model-recall-demo/model/mnemo-recall-demo.gguf");
 const DEMO_COPY = join(models, "mnemo-recall-demo.gguf");
 if (existsSync(DEMO_MODEL) && !existsSync(DEMO_COPY)) copyFileSync(DEMO_MODEL, DEMO_COPY);
+// Its encoder settings (keys from "{text}</s>", value = hidden state), read by loadModelConfig.
+const DEMO_CONFIG = join(root, "packages/model-recall-demo/model/model.json");
+if (existsSync(DEMO_CONFIG)) copyFileSync(DEMO_CONFIG, join(models, "mnemo-recall-demo.json"));
 // The same weights as ONNX decoders in the standard layout (input_ids → logits), for the ONNX
 // backend's tests; the Gemma one is prepared (inputs_embeds, last_hidden_state) after the build.
 const CONVERT = "packages/backend-onnx/tools/gguf_to_onnx.py";

@@ -9,6 +9,7 @@ import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
 import {
   createMemoryEncoder,
   type InferenceBackend,
+  loadModelConfig,
   type MemoryEncoder,
   MnemoError,
   type ValueStrategy,
@@ -124,6 +125,7 @@ export async function openSession(
       { details: { path: storePath } },
     );
   }
+  const config = await loadModelConfig(modelPath);
   const { backend } = await openBackend({ ...options, model: modelPath });
   try {
     // "if-exists" without a store: an empty in-memory one (recalls then find nothing).
@@ -135,6 +137,8 @@ export async function openSession(
       create: mode === "create",
     });
     const encoder = createMemoryEncoder(backend, {
+      // A model trained for recall says how its memories must be encoded (<model>.json beside it).
+      ...config?.encoder,
       ...(options.value ? { value: options.value } : {}),
       ...(options.keyTemplate ? { keyTemplate: options.keyTemplate } : {}),
     });

@@ -20,7 +20,7 @@ import {
 } from "@mnemo/core";
 import { openHnswStore } from "@mnemo/store-hnsw";
 import { type ModelOptions, openBackend } from "./context.js";
-import { traceTable } from "./format.js";
+import { paint, traceTable } from "./format.js";
 
 /** The demo's memory bank. */
 export const DEMO_MEMORIES: MemoryInput[] = [
@@ -115,7 +115,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
             );
           }
         }
-        console.log(`output: ${prompt}\x1b[35m⟨memory⟩\x1b[0m${result.text}`);
+        console.log(`output: ${prompt}${paint("35", "⟨memory⟩")}${result.text}`);
         console.log(traceTable(result.injections));
         console.log(
           `memory_injection_positions = ${JSON.stringify(results.at(-1)?.memoryInjectionPositions)}`,
@@ -259,7 +259,7 @@ async function runRecallModelDemo(options: DemoOptions): Promise<void> {
             );
           }
         }
-        const memory = "\x1b[35m⟨memory⟩\x1b[0m";
+        const memory = paint("35", "⟨memory⟩");
         const shown = q.reply
           ? `${q.reply}${memory}${result.text}`
           : result.text.replace(config.trigger, `${config.trigger}${memory}`);

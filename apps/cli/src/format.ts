@@ -2,6 +2,19 @@
 import type { Injection } from "@mnemo/core";
 import Table from "cli-table3";
 
+/** Colours only on a terminal, and never with NO_COLOR set (https://no-color.org). */
+export const useColor = process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+/** Wraps `text` in an ANSI SGR colour `code` when {@link useColor}. */
+export function paint(code: string, text: string): string {
+  return useColor ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+/** cli-table3 styles: coloured header and grey borders on a terminal, plain text otherwise. */
+export const tableStyle = useColor
+  ? { head: ["cyan"], border: ["grey"] }
+  : { head: [], border: [] };
+
 /** A table of injections: position, KV position, vectors, score, probability, memory id, text. */
 export function traceTable(injections: readonly Injection[]): string {
   if (injections.length === 0) return "recall trace: no memory was injected";
@@ -15,7 +28,7 @@ export function traceTable(injections: readonly Injection[]): string {
       "memory id",
       "memory text",
     ],
-    style: { head: ["cyan"] },
+    style: tableStyle,
     wordWrap: true,
     colWidths: [10, 13, 9, 13, 13, 20, 40],
   });

@@ -1,7 +1,7 @@
 /** `mnemo generate`: stream a generation with recall, then print the recall trace. */
 import { type GenerationEvent, generate, type SamplingOptions } from "@mnemo/core";
 import { openSession, type StoreOptions } from "./context.js";
-import { traceTable } from "./format.js";
+import { paint, traceTable } from "./format.js";
 
 /** Options of `mnemo generate` as commander parses them. */
 export interface GenerateCommandOptions extends StoreOptions {
@@ -27,8 +27,6 @@ export interface GenerateCommandOptions extends StoreOptions {
 
 export async function runGenerate(options: GenerateCommandOptions): Promise<void> {
   const session = await openSession(options, "if-exists");
-  const color = process.stdout.isTTY === true;
-  const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);

@@ -45,14 +45,14 @@ function withStore(cmd: Command): Command {
 function withEncoder(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option("--value <strategy>", "how memory values are made (see README)")
-        .choices(VALUE_STRATEGIES as string[])
-        .default("mean-embedding"),
+      new Option(
+        "--value <strategy>",
+        "how memory values are made (default: the model's config file, else mean-embedding; see README)",
+      ).choices(VALUE_STRATEGIES as string[]),
     )
     .option(
       "--key-template <text>",
-      'text whose last hidden state is the key; "{text}" = the memory',
-      "{text}",
+      'text whose last hidden state is the key; "{text}" = the memory (default: the model\'s config file, else "{text}")',
     );
 }
 

@@ -15,7 +15,7 @@ import {
 import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { openSession, type StoreOptions } from "./context.js";
-import { parseMetadata } from "./format.js";
+import { parseMetadata, tableStyle } from "./format.js";
 
 interface AddOptions extends StoreOptions {
   id?: string;
@@ -192,7 +192,7 @@ export async function memoryList(options: ListOptions): Promise<void> {
     }
     const table = new Table({
       head: ["namespace", "id", "vectors", "text", "metadata"],
-      style: { head: ["cyan"] },
+      style: tableStyle,
       wordWrap: true,
       colWidths: [14, 22, 9, 44, 24],
     });
@@ -255,7 +255,7 @@ export async function memorySearch(
     }
     const table = new Table({
       head: ["rank", "score (cos)", "id", "text"],
-      style: { head: ["cyan"] },
+      style: tableStyle,
       wordWrap: true,
       colWidths: [6, 13, 22, 56],
     });

@@ -234,6 +234,44 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
   );
 });
 
+describe.skipIf(missing(RECALL_MODEL) ?? missing(CLI))(
+  "a model's config file (recall demo model)",
+  () => {
+    it("encodes memories as the model was trained (model.json) and the model recites the fact", async () => {
+      const dir = await mkdtemp(join(tmpdir(), "mnemo-config-"));
+      try {
+        const common = ["--model", RECALL_MODEL, "--store", join(dir, "s"), "--threads", "1"];
+        await mnemo(["memory", "add", "The user's pet is called Biscuit.", ...common]);
+        await mnemo(["memory", "add", "The user lives in Oslo.", ...common]);
+        const r = await mnemo([
+          "generate",
+          "-p",
+          "User: What is my pet's name?\nAssistant: ",
+          "--json",
+          "-t",
+          "0",
+          "--recall-temperature",
+          "0",
+          "--stop",
+          "</s>",
+          "-n",
+          "60",
+          ...common,
+        ]);
+        const out = JSON.parse(r.stdout) as {
+          text: string;
+          injections: { score: number; text: string }[];
+        };
+        expect(out.injections[0]?.text).toBe("The user's pet is called Biscuit.");
+        expect(out.injections[0]?.score).toBeGreaterThan(0.5); // keys made with "{text}</s>" (its config)
+        expect(out.text).toContain("Biscuit");
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
+  },
+);
+
 describe.skipIf(missing(GEMMA_MODEL))("the README's code example (examples/quickstart.mjs)", () => {
   it("runs and prints one injection at position 7", async () => {
     const { stdout } = await exec(

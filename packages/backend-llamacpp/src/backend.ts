@@ -831,6 +831,22 @@ export async function loadLlamaCppBackend(
     const bos = api.llama_vocab_bos(vocab) as number;
     const inputScale = TOKEN_ONLY_SQRT_SCALE.has(architecture) ? Math.fround(Math.sqrt(nEmbd)) : 1;
     const table = findEmbeddingTable(api, path, nEmbd, vocabSize);
+    // Past the context the model was trained for, its output is garbage: default to at most that,
+    // and refuse more when asked explicitly.
+    const nCtxTrain = api.llama_model_n_ctx_train(model) as number;
+    if (nCtxTrain > 0) {
+      if (options.contextSize === undefined)
+        opts.contextSize = Math.min(opts.contextSize, nCtxTrain);
+      else if (opts.contextSize > nCtxTrain) {
+        throw new MnemoError(
+          "INVALID_OPTION",
+          `contextSize ${opts.contextSize} exceeds the ${nCtxTrain} positions ${basename(path)} was trained for; use at most ${nCtxTrain}.`,
+          {
+            details: { option: "contextSize", value: opts.contextSize, trainedContext: nCtxTrain },
+          },
+        );
+      }
+    }
     const info: ModelInfo = {
       architecture,
       name,

@@ -179,6 +179,7 @@ export interface LlamaApi {
   llama_vocab_is_eog: Fn;
   llama_vocab_get_add_bos: Fn;
   llama_model_n_embd: Fn;
+  llama_model_n_ctx_train: Fn;
   llama_model_n_embd_inp: Fn;
   llama_model_n_embd_out: Fn;
   llama_model_meta_val_str: Fn;
@@ -487,6 +488,7 @@ export function loadNative(): LlamaApi {
       llama_vocab_is_eog: f(llama, "llama_vocab_is_eog", "bool", ["void *", "int32_t"]),
       llama_vocab_get_add_bos: f(llama, "llama_vocab_get_add_bos", "bool", ["void *"]),
       llama_model_n_embd: f(llama, "llama_model_n_embd", "int32_t", ["void *"]),
+      llama_model_n_ctx_train: f(llama, "llama_model_n_ctx_train", "int32_t", ["void *"]),
       llama_model_n_embd_out: f(llama, "llama_model_n_embd_out", "int32_t", ["void *"]),
       llama_model_n_embd_inp: f(llama, "llama_model_n_embd_inp", "int32_t", ["void *"]),
       llama_model_meta_val_str: f(llama, "llama_model_meta_val_str", "int32_t", [

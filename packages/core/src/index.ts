@@ -13,6 +13,7 @@ export {
   generateText,
   type LoopState,
 } from "./loop.js";
+export * from "./model-config.js";
 export * from "./options.js";
 export * from "./policy.js";
 export * from "./random.js";

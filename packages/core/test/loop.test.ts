@@ -375,3 +375,25 @@ describe("bad input", () => {
     expect(() => generate({ backend, store, prompt: [A] })).toThrow(/hidden width/);
   });
 });
+
+describe("model config files", () => {
+  it("parses encoder settings and refuses bad ones by code", async () => {
+    const { parseModelConfig } = await import("../src/model-config.js");
+    expect(
+      parseModelConfig(
+        { trigger: "<recall>", encoder: { value: "hidden-state", keyTemplate: "{text}</s>" } },
+        "m.json",
+      ),
+    ).toEqual({
+      trigger: "<recall>",
+      encoder: { value: "hidden-state", keyTemplate: "{text}</s>" },
+    });
+    expect(() => parseModelConfig({ encoder: { value: "nope" } }, "m.json")).toThrow(
+      /encoder.value/,
+    );
+    expect(() =>
+      parseModelConfig({ encoder: { keyTemplate: "no placeholder" } }, "m.json"),
+    ).toThrow(MnemoError);
+    expect(() => parseModelConfig([], "m.json")).toThrow(/not a JSON object/);
+  });
+});

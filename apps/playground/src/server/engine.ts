@@ -3,6 +3,7 @@
  * operations the API offers on them. Engine calls run one at a time (a queue), so a memory import
  * never races a generation on the same model.
  */
+
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
@@ -13,12 +14,14 @@ import {
   generate,
   type InferenceBackend,
   isMnemoError,
+  loadModelConfig,
   type MemoryEncoder,
   type MemoryRecord,
   type MemoryStore,
   type StoredMemory,
 } from "@mnemo/core";
 import { openHnswStore } from "@mnemo/store-hnsw";
+import { HTTPException } from "hono/http-exception";
 import type {
   ApiErrorBody,
   BackendKind,
@@ -75,6 +78,13 @@ export function toApiError(error: unknown): { status: ApiError["status"]; body: 
       body: { error: { code: error.code, message: error.message } },
     };
   }
+  // Hono's own client errors (e.g. "Malformed JSON in request body" from the JSON validator).
+  if (error instanceof HTTPException && error.status >= 400 && error.status < 500) {
+    return {
+      status: 400,
+      body: { error: { code: "INVALID_INPUT", message: `${error.message}: send a JSON body.` } },
+    };
+  }
   if (error instanceof Error && (error as { code?: unknown }).code === "MODEL_NOT_FOUND") {
     return { status: 404, body: { error: { code: "MODEL_NOT_FOUND", message: error.message } } };
   }
@@ -117,8 +127,8 @@ export interface LoadRequest {
   model: string;
   /** Which store to open. */
   store: StoreKind;
-  /** How memory values are made. */
-  value: ValueKind;
+  /** How memory values are made; default: the model's config file, else "mean-embedding". */
+  value?: ValueKind | undefined;
 }
 
 /** One loaded model with its store, and the operations the API offers. */
@@ -226,14 +236,19 @@ export class PlaygroundEngine {
           );
           store = opened;
           report({ phase: "encoder", fraction: 0.9, message: "Preparing the memory encoder…" });
-          const encoder = createMemoryEncoder(backend, { value: request.value });
+          // A model trained for recall says how its memories must be encoded (<model>.json).
+          const config = entry.backend === "llamacpp" ? await loadModelConfig(path) : undefined;
+          const encoder = createMemoryEncoder(backend, {
+            ...config?.encoder,
+            ...(request.value ? { value: request.value } : {}),
+          });
           const { info } = backend;
           const loadedInfo: LoadedInfo = {
             model: entry.id,
             backend: entry.backend,
             store: request.store,
             storeLocation: location,
-            value: request.value,
+            value: encoder.options.value,
             info: {
               name: info.name,
               architecture: info.architecture,

@@ -35,7 +35,8 @@ export type MemoryInputBody = z.infer<typeof memoryInputSchema>;
 export const loadSchema = z.strictObject({
   model: z.string().min(1).max(1024),
   store: z.enum(["hnsw", "qdrant"]).default("hnsw"),
-  value: z.enum(["mean-embedding", "token-embeddings", "hidden-state"]).default("mean-embedding"),
+  // Default: the model's config file (<model>.json beside it), else "mean-embedding".
+  value: z.enum(["mean-embedding", "token-embeddings", "hidden-state"]).optional(),
 });
 
 /** `GET /api/memories` query. */

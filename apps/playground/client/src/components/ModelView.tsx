@@ -23,7 +23,8 @@ export function ModelView(props: {
   const [models, setModels] = useState<ModelsResponse | undefined>();
   const [model, setModel] = useState("");
   const [store, setStore] = useState<StoreKind>("hnsw");
-  const [value, setValue] = useState<ValueKind>("mean-embedding");
+  // "" = the model's config file decides (a recall-trained model ships one), else mean-embedding.
+  const [value, setValue] = useState<ValueKind | "">("");
   const [progress, setProgress] = useState<LoadProgress | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
@@ -51,7 +52,10 @@ export function ModelView(props: {
     try {
       await stream<LoadEvent>(
         "/api/load",
-        { body: JSON.stringify({ model, store, value }), contentType: "application/json" },
+        {
+          body: JSON.stringify({ model, store, ...(value ? { value } : {}) }),
+          contentType: "application/json",
+        },
         (event) => {
           if (event.type === "progress") setProgress(event.progress);
           else if (event.type === "error") setError(`${event.error.message} [${event.error.code}]`);
@@ -119,7 +123,8 @@ export function ModelView(props: {
           </label>
           <label>
             Memory values
-            <select value={value} onChange={(e) => setValue(e.target.value as ValueKind)}>
+            <select value={value} onChange={(e) => setValue(e.target.value as ValueKind | "")}>
+              <option value="">model default (its config file, else mean-embedding)</option>
               <option value="mean-embedding">mean-embedding (1 vector)</option>
               <option value="token-embeddings">token-embeddings (1 per token)</option>
               <option value="hidden-state">hidden-state (1 vector)</option>
