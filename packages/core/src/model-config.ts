@@ -14,7 +14,10 @@ export interface ModelConfig {
   /** How memories must be encoded for this model. */
   encoder?: MemoryEncoderOptions;
   /** Prompt template; `{question}` stands for the user's text. */
-  prompt?: { template?: string };
+  prompt?: {
+    /** The template; `{question}` stands for the user's text. */
+    template?: string;
+  };
   /** Stop strings. */
   stop?: string[];
 }
