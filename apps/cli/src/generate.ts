@@ -60,6 +60,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
         : false,
     });
     let finish: Extract<GenerationEvent, { type: "finish" }> | undefined;
+    const skipped: { position: number; reason: string }[] = [];
     if (!options.json) process.stdout.write(options.prompt);
     for await (const event of events) {
       if (event.type === "error") {
@@ -67,6 +68,8 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
         if (!options.json) process.stdout.write("\n");
         throw event.error;
       }
+      if (event.type === "recall-skipped")
+        skipped.push({ position: event.position, reason: event.reason });
       if (options.json) {
         if (event.type === "finish") finish = event;
         continue;
@@ -82,7 +85,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
     if (finish.finishReason === "aborted") process.exitCode = 130;
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ prompt: options.prompt, text: finish.text, finishReason: finish.finishReason, injections: finish.injections, usage: finish.usage }, null, 2)}\n`,
+        `${JSON.stringify({ prompt: options.prompt, text: finish.text, finishReason: finish.finishReason, injections: finish.injections, recallsSkipped: skipped, usage: finish.usage }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(

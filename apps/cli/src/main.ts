@@ -62,7 +62,12 @@ const program = new Command()
     "Generation with latent memory recall: on <recall>, the hidden state searches memories and one is injected as an embedding.",
   )
   .version("0.1.0")
-  .showHelpAfterError();
+  .showHelpAfterError("(run with --help for usage)")
+  // Commander's own usage errors in mnemo's error format.
+  .configureOutput({
+    outputError: (text, write) =>
+      write(`mnemo: error [INVALID_OPTION]: ${text.replace(/^error: /, "")}`),
+  });
 
 withStore(
   program

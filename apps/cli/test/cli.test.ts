@@ -187,6 +187,11 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
     ["negative temperature", ["generate", "-p", "hi", "--temperature", "-1"], "INVALID_OPTION"],
     ["topP outside (0, 1]", ["generate", "-p", "hi", "--top-p", "1.5"], "INVALID_OPTION"],
     ["recall topK < 1", ["generate", "-p", "hi", "--recall-top-k", "0"], "INVALID_OPTION"],
+    [
+      "a non-number temperature (commander)",
+      ["generate", "-p", "hi", "-t", "abc"],
+      "INVALID_OPTION",
+    ],
     ["bad metadata", ["memory", "add", "x", "--metadata", "[1]"], "INVALID_INPUT"],
     ["missing import file", ["memory", "import", "/nonexistent/file.jsonl"], "IO_ERROR"],
   ];
@@ -199,6 +204,13 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
       expect((JSON.parse(list.stdout) as unknown[]).length).toBeGreaterThanOrEqual(3);
     });
   }
+
+  it("onnx prepare refuses to overwrite its input", async () => {
+    const r = await mnemo(["onnx", "prepare", TINY_MODEL, TINY_MODEL]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("[INVALID_OPTION]");
+    expect(r.stderr).toContain("overwrite its input");
+  });
 
   it("missing model → MODEL_NOT_FOUND", async () => {
     const r = await mnemo([

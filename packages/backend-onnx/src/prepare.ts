@@ -220,6 +220,12 @@ export function prepareOnnxModel(
   options: PrepareOptions = {},
 ): PrepareResult {
   const lastOnly = options.lastLogitsOnly ?? true;
+  if (resolve(inPath) === resolve(outPath)) {
+    throw new MnemoError(
+      "INVALID_OPTION",
+      `prepare would overwrite its input ${inPath}: write the prepared model to another file.`,
+    );
+  }
   let size: number;
   try {
     const st = statSync(inPath);
