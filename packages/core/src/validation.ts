@@ -272,3 +272,26 @@ export function checkTokenIds(
   }
   return list as number[];
 }
+
+/**
+ * Validates a whole `MemoryStore.upsert` batch before anything is written (all-or-nothing) and keeps
+ * the last record for each `(namespace, id)`, in the order of those last occurrences.
+ * @throws MnemoError `INVALID_INPUT` (not an array, or a bad record: see {@link checkRecord}),
+ *   `DIMENSION_MISMATCH`, `NON_FINITE_VECTOR`
+ */
+export function checkUpsertBatch(memories: unknown, dims: StoreDimensions): CheckedRecord[] {
+  if (!Array.isArray(memories)) {
+    throw new MnemoError(
+      "INVALID_INPUT",
+      `upsert takes an array of memories; got ${describe(memories)}.`,
+    );
+  }
+  const latest = new Map<string, CheckedRecord>();
+  memories.forEach((m, i) => {
+    const r = checkRecord(m, dims, i);
+    const key = `${r.namespace}\u0000${r.id}`;
+    latest.delete(key);
+    latest.set(key, r);
+  });
+  return [...latest.values()];
+}

@@ -8,8 +8,8 @@ import {
   checkIds,
   checkMetadata,
   checkNamespace,
-  checkRecord,
   checkSearchRequest,
+  checkUpsertBatch,
   cosineSimilarity,
   describe,
   type ListOptions,
@@ -423,21 +423,8 @@ export class HnswStore implements MemoryStore {
    */
   async upsert(memories: readonly MemoryRecord[]): Promise<void> {
     this.assertOpen();
-    if (!Array.isArray(memories)) {
-      throw new MnemoError(
-        "INVALID_INPUT",
-        `upsert takes an array of memories; got ${describe(memories)}.`,
-      );
-    }
-    const latest = new Map<string, CheckedRecord>();
-    memories.forEach((m, i) => {
-      const r = checkRecord(m, this.dimensions, i);
-      const k = `${r.namespace}\u0000${r.id}`;
-      latest.delete(k);
-      latest.set(k, r);
-    });
-    if (latest.size === 0) return;
-    const batch = [...latest.values()];
+    const batch = checkUpsertBatch(memories, this.dimensions);
+    if (batch.length === 0) return;
     await this.exclusive(() => this.applyUpsert(batch));
   }
 

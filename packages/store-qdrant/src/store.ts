@@ -4,8 +4,8 @@ import {
   checkIds,
   checkMetadata,
   checkNamespace,
-  checkRecord,
   checkSearchRequest,
+  checkUpsertBatch,
   describe,
   type ListOptions,
   type MemoryCandidate,
@@ -254,22 +254,9 @@ export class QdrantStore implements MemoryStore {
    */
   async upsert(memories: readonly MemoryRecord[]): Promise<void> {
     this.assertOpen();
-    if (!Array.isArray(memories)) {
-      throw new MnemoError(
-        "INVALID_INPUT",
-        `upsert takes an array of memories; got ${describe(memories)}.`,
-      );
-    }
-    const latest = new Map<string, CheckedRecord>();
-    memories.forEach((m, i) => {
-      const r = checkRecord(m, this.dimensions, i);
-      const k = pointId(r.namespace, r.id);
-      latest.delete(k);
-      latest.set(k, r);
-    });
-    if (latest.size === 0) return;
-    const points: Point[] = [];
-    for (const [id, r] of latest) points.push(this.toPoint(id, r));
+    const records = checkUpsertBatch(memories, this.dimensions);
+    if (records.length === 0) return;
+    const points = records.map((r) => this.toPoint(pointId(r.namespace, r.id), r));
     for (let i = 0; i < points.length; i += this.batchSize) {
       const batch = points.slice(i, i + this.batchSize);
       await this.call("upsert", (init) =>
