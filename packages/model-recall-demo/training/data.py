@@ -32,6 +32,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from paraphrase import normalize, paraphrases
+
 LISTS = Path(__file__).resolve().parent / "lists"
 FACT_TYPES = ["birthday", "city", "job", "pet", "allergy", "food"]
 LANGS = ["zh", "en"]
@@ -41,6 +43,7 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
 WEEKDAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 WEEKDAYS_ZH = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"]
 
+GENERATED_PHRASING_PROB = 0.65  # training questions drawn from paraphrase.py's phrasings
 PROMPT = "User: {q}\nAssistant: "
 RAG_PROMPT = "Context: {m}\nUser: {q}\nAssistant: "
 RECALL = "<recall>"
@@ -77,6 +80,45 @@ def _split(items: list, frac: float = 0.1, salt: str = "") -> tuple[list, list]:
 
 def _date_held_out(d: dt.date) -> bool:
     return random.Random(f"{HOLDOUT_SEED}:date:{d.toordinal()}").random() < 0.1
+
+
+OPEN_MAX_BYTES = 28  # longest random value trained (the issue asks for 24 bytes; a margin beyond)
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def random_string(rng: random.Random, lang: str, n_bytes: int) -> str:
+    """A random value of about `n_bytes` UTF-8 bytes (never more), never seen in any list:
+    en: one to four random lowercase words (sometimes capitalised, sometimes with digits);
+    zh: random CJK characters from U+4E00..U+9FA5 (every UTF-8 lead byte E4..E9), sometimes with a
+    random Latin word. Used for open-vocabulary training and evaluation (several vectors)."""
+    if lang == "zh" and n_bytes >= 3:
+        out = ""
+        while len(out.encode()) + 3 <= n_bytes:
+            if rng.random() < 0.08 and len(out.encode()) + 4 <= n_bytes:
+                k = rng.randint(2, min(6, n_bytes - len(out.encode())))
+                out += "".join(rng.choice(LETTERS) for _ in range(k))
+            else:
+                out += chr(rng.randint(0x4E00, 0x9FA5))
+        return out
+    cap = rng.random() < 0.25
+    alphabet = LETTERS + ("0123456789" if rng.random() < 0.1 else "")
+    words: list[str] = []
+    length = 0
+    while True:
+        room = n_bytes - length - (1 if words else 0)  # a space goes before every word but the first
+        if room < 1:
+            break
+        k = room if not words and rng.random() < 0.35 else min(room, rng.randint(2, 9))
+        w = "".join(rng.choice(alphabet) for _ in range(k))
+        words.append(w.capitalize() if cap else w)
+        length += k + (1 if len(words) > 1 else 0)
+    return " ".join(words)
+
+
+def random_any_date(rng: random.Random, lang: str) -> str:
+    """A random date with any year 1000..2999 (outside every training list's years)."""
+    d = dt.date(1000, 1, 1) + dt.timedelta(days=rng.randrange(0, 730484))
+    return fmt_date(d, lang)
 
 
 def fmt_date(d: dt.date, lang: str) -> str:
@@ -142,9 +184,11 @@ class World:
             self.phr[ftype] = {}
             for lang in LANGS:
                 lst = q[ftype][lang]
+                held = [t for i, t in enumerate(lst) if i % 5 == 4]
                 self.phr[ftype][lang] = {
                     "train": [t for i, t in enumerate(lst) if i % 5 != 4],
-                    "heldout": [t for i, t in enumerate(lst) if i % 5 == 4],
+                    "heldout": held,
+                    "generated": paraphrases(ftype, lang, held),  # training only
                 }
         self.capitals = _read_tsv("capitals.tsv")
         chat = _read_tsv("chat.tsv")
@@ -153,6 +197,12 @@ class World:
             rows = [(r[1], r[2]) for r in chat if r[0] == lang]
             self.chat[lang]["train"] = [r for i, r in enumerate(rows) if i % 5 != 4]
             self.chat[lang]["heldout"] = [r for i, r in enumerate(rows) if i % 5 == 4]
+        # Extra training-only chit-chat (hard negatives that mention birthdays, pets, cities, ...),
+        # minus anything equal to a held-out item.
+        self.heldout_general = {normalize(q) for lang in LANGS for q, _ in self.chat[lang]["heldout"]}
+        for r in _read_tsv("chat_extra.tsv"):
+            if normalize(r[1]) not in self.heldout_general:
+                self.chat[r[0]]["train"].append((r[1], r[2]))
         cap_tr, cap_ho = _split(self.capitals, 0.2, "capitals")
         self.capitals_split = {"train": cap_tr, "heldout": cap_ho}
 
@@ -173,16 +223,25 @@ class World:
             return fmt_date(self.random_date(rng, split), lang)
         return rng.choice(self.values[ftype][lang][split])
 
-    def person(self, rng: random.Random, lang: str, user: bool = False, split: str = "train") -> Person:
+    def person(self, rng: random.Random, lang: str, user: bool = False, split: str = "train",
+               open_values: bool = False) -> Person:
+        """open_values: facts are random strings of 1..OPEN_MAX_BYTES bytes (birthdays: any year)."""
         p = Person(lang=lang, name="" if user else self.random_name(rng, lang))
         for ftype in FACT_TYPES:
-            p.facts[ftype] = self.random_value(rng, ftype, lang, split)
+            if not open_values:
+                p.facts[ftype] = self.random_value(rng, ftype, lang, split)
+            elif ftype == "birthday":
+                p.facts[ftype] = random_any_date(rng, lang)
+            else:
+                p.facts[ftype] = random_string(rng, lang, rng.randint(1, OPEN_MAX_BYTES))
         return p
 
     # ---- questions ----------------------------------------------------------------------
     def question(self, rng: random.Random, p: Person, ftype: str, split: str = "train",
                  wrap: bool = True) -> str:
         templates = self.phr[ftype][p.lang][split]
+        if split == "train" and rng.random() < GENERATED_PHRASING_PROB:
+            templates = self.phr[ftype][p.lang]["generated"]
         if p.lang == "en" and p.is_user:
             templates = [t for t in templates if "{N}" not in t] or templates
         t = rng.choice(templates)
@@ -211,6 +270,8 @@ class World:
     # ---- general questions (answered without <recall>) --------------------------------
     GENERAL_FAMILIES = ["arith", "capital", "translate", "weekday_next", "name_letters", "greet", "chat",
                         "compare", "date_weekday", "spell_back", "uppercase", "month_days", "count",
+                        # hard negatives: name a person or a fact type, yet need no memory
+                        "birthday_wish", "surname", "weather", "recommend", "thanks", "chat",
                         # held-out families (never in training):
                         "leap_year", "minutes", "name_initials", "month_after"]
     HELDOUT_FAMILIES = {"leap_year", "minutes", "name_initials", "month_after"}
@@ -219,9 +280,11 @@ class World:
         fams = [f for f in self.GENERAL_FAMILIES if (f in self.HELDOUT_FAMILIES) == (split == "heldout")]
         if split == "heldout":
             fams = fams + ["chat"]  # held-out chit-chat / knowledge items
-        fam = rng.choice(fams)
-        q, a = getattr(self, f"_g_{fam}")(rng, lang, split)
-        return self.wrap(rng, q, lang), a
+        while True:
+            fam = rng.choice(fams)
+            q, a = getattr(self, f"_g_{fam}")(rng, lang, split)
+            if split != "train" or normalize(q) not in self.heldout_general:
+                return self.wrap(rng, q, lang), a
 
     def _g_arith(self, rng, lang, split):
         a, b = rng.randint(1, 99), rng.randint(1, 99)
@@ -315,6 +378,53 @@ class World:
             return f"从{a}数到{a + 4}。", "、".join(map(str, seq)) + "。"
         return f"Count from {a} to {a + 4}.", ", ".join(map(str, seq)) + "."
 
+    def _g_birthday_wish(self, rng, lang, split):
+        n = self.random_name(rng, lang)
+        if lang == "zh":
+            return rng.choice([f"帮我写一句给{n}的生日祝福。", f"祝{n}生日快乐吧。", f"给{n}写张生日贺卡。"]), \
+                f"祝{n}生日快乐，天天开心！"
+        return rng.choice([f"Write a birthday message for {n}.", f"Say happy birthday to {n}.",
+                           f"Write a birthday card for {n}."]), f"Happy birthday, {n}! Have a wonderful day."
+
+    def _g_surname(self, rng, lang, split):
+        n = self.random_name(rng, lang)
+        if lang == "zh":
+            return rng.choice([f"{n}姓什么？", f"“{n}”的姓是哪个字？"]), f"{n}姓{n[0]}。"
+        first, last = n.split(" ", 1)
+        if rng.random() < 0.5:
+            return rng.choice([f"What is the last name in {n}?", f"What is the surname of {n}?"]), \
+                f"The last name in {n} is {last}."
+        return rng.choice([f"What is the first name in {n}?", f"What is the given name of {n}?"]), \
+            f"The first name in {n} is {first}."
+
+    def _g_weather(self, rng, lang, split):
+        c = rng.choice(self.values["city"][lang]["train"])
+        if lang == "zh":
+            return rng.choice([f"{c}今天天气怎么样？", f"{c}现在下雨吗？"]), f"我没法查看{c}现在的天气。"
+        return rng.choice([f"What is the weather like in {c}?", f"Is it raining in {c} now?"]), \
+            f"I can't check the weather in {c} right now."
+
+    def _g_recommend(self, rng, lang, split):
+        kind = rng.choice(["city", "food", "pet"])
+        v = rng.choice(self.values[kind][lang]["train"])
+        if lang == "zh":
+            q = {"city": ["推荐一个值得去的城市。", "去哪个城市旅游好？"], "food": ["推荐一道菜。", "今天吃什么好？"],
+                 "pet": ["给我的小狗起个名字吧。", "给猫取个什么名字好？"]}[kind]
+            a = {"city": f"可以去{v}看看。", "food": f"可以试试{v}。", "pet": f"叫“{v}”怎么样？"}[kind]
+            return rng.choice(q), a
+        q = {"city": ["Recommend a city to visit.", "Which city should I travel to?"],
+             "food": ["Recommend a dish.", "What should I eat today?"],
+             "pet": ["Suggest a name for my dog.", "What is a good name for a cat?"]}[kind]
+        a = {"city": f"You could visit {v}.", "food": f"You could try {v}.", "pet": f"How about {v}?"}[kind]
+        return rng.choice(q), a
+
+    def _g_thanks(self, rng, lang, split):
+        n = self.random_name(rng, lang)
+        if lang == "zh":
+            return rng.choice([f"替我谢谢{n}。", f"帮我向{n}道个歉。"]), f"好的，我会转告{n}。"
+        return rng.choice([f"Tell {n} thank you for me.", f"Please apologise to {n} for me."]), \
+            f"Sure, I will pass that on to {n}."
+
     # held-out families
     def _g_leap_year(self, rng, lang, split):
         y = rng.randint(1900, 2100)
@@ -353,11 +463,14 @@ class Dialogue:
     memory: str = ""  # memory text (memory, rag)
     lang: str = "en"
     ftype: str = ""
+    n_vectors: int = 1  # memory vectors injected after <recall> (memory dialogues)
 
 
-def memory_dialogue(world: World, rng: random.Random, p: Person, ftype: str, split: str = "train") -> Dialogue:
+def memory_dialogue(world: World, rng: random.Random, p: Person, ftype: str, split: str = "train",
+                    n_vectors: int = 1) -> Dialogue:
     q = world.question(rng, p, ftype, split)
-    return Dialogue("memory", PROMPT.format(q=q), world.recall_prefix(rng, p.lang), p.memory(ftype), p.lang, ftype)
+    return Dialogue("memory", PROMPT.format(q=q), world.recall_prefix(rng, p.lang), p.memory(ftype), p.lang, ftype,
+                    n_vectors)
 
 
 def general_dialogue(world: World, rng: random.Random, lang: str, split: str = "train") -> Dialogue:

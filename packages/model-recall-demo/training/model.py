@@ -128,13 +128,15 @@ class RecallLM(nn.Module):
 
     def hidden(self, ids: torch.Tensor, inject_pos: torch.Tensor | None = None,
                inject_vec: torch.Tensor | None = None) -> torch.Tensor:
-        """Final-norm hidden states (B, T, d). inject_pos: (B,) long, -1 = no injection;
-        inject_vec: (B, d) used as the input embedding at inject_pos."""
+        """Final-norm hidden states (B, T, d). inject_pos: (B,) or (B, K) long, -1 = none;
+        inject_vec: (B, d) or (B, K, d), used as the input embeddings at inject_pos (as llama.cpp
+        feeds `llama_batch.embd` rows)."""
         x = self.tok_emb(ids)
         if inject_pos is not None:
-            T = ids.shape[1]
-            mask = (torch.arange(T, device=ids.device)[None, :] == inject_pos[:, None])[..., None]
-            x = torch.where(mask, inject_vec[:, None, :].to(x.dtype), x)
+            if inject_pos.dim() == 1:
+                inject_pos, inject_vec = inject_pos[:, None], inject_vec[:, None, :]
+            b, k = (inject_pos >= 0).nonzero(as_tuple=True)
+            x = x.index_put((b, inject_pos[b, k]), inject_vec[b, k].to(x.dtype))
         for b in self.blocks:
             x = b(x, self.rope_cos, self.rope_sin)
         return self.norm(x)

@@ -1,8 +1,10 @@
 """Train the recall demo model (see ../README.md for the recipe).
 
     python train.py --config config.json --ckpt DIR [--max-seconds S] [--total-steps N|auto]
-                    [--out DIR] [--device cuda]
+                    [--out DIR] [--device cuda] [--init-from DIR]
 
+- --init-from DIR (first call only): start from the model weights of another run's checkpoint
+  (stage 2, config-stage2.json, continues from stage 1's weights with a fresh optimizer).
 - Resumes from DIR if it holds a checkpoint (model + optimizer + step + log), else starts fresh.
 - --total-steps auto (first call only): measures the speed of the first steps and sets the total
   so that training takes config.train_seconds_total seconds over all calls; the number is stored in
@@ -98,15 +100,21 @@ def nce_weight(step: int, total: int, c: dict) -> float:
 
 
 def compute_losses(model: RecallLM, batch: dict, tau: float) -> dict[str, torch.Tensor]:
-    ids, tgt, slot = batch["ids"], batch["tgt"], batch["slot"]
+    ids, tgt, slot, nvec = batch["ids"], batch["tgt"], batch["slot"], batch["nvec"]
     mem_ids, mem_eos = batch["mem_ids"], batch["mem_eos"]
     n_mem = mem_ids.shape[0]
-    B, d = ids.shape[0], model.cfg.d_model
+    B, d, dev = ids.shape[0], model.cfg.d_model, ids.device
     hm = model.hidden(mem_ids)
-    keys = hm[torch.arange(n_mem, device=ids.device), mem_eos]  # (n_mem, d) key = value
-    vec = torch.zeros(B, d, device=ids.device, dtype=keys.dtype)
-    vec = torch.cat([keys, vec[n_mem:]], 0)
-    h = model.hidden(ids, slot, vec)
+    K = max(1, int(nvec.max()))
+    ar = torch.arange(K, device=dev)
+    valid = ar[None, :] < nvec[:n_mem, None]  # (n_mem, K)
+    vpos = (mem_eos[:, None] + ar[None, :]).clamp(max=hm.shape[1] - 1)
+    vals = hm[torch.arange(n_mem, device=dev)[:, None], vpos]  # (n_mem, K, d): states at </s>, <pad>...
+    keys = vals[:, 0]  # the retrieval key (= the one-vector value)
+    inj_pos = torch.full((B, K), -1, dtype=torch.long, device=dev)
+    inj_pos[:n_mem] = torch.where(valid, slot[:n_mem, None] + ar[None, :], -1)
+    inj_vec = torch.cat([vals, torch.zeros(B - n_mem, K, d, device=dev, dtype=vals.dtype)], 0)
+    h = model.hidden(ids, inj_pos, inj_vec)
     logits = model.logits(h).float()
     ce = F.cross_entropy(logits.view(-1, logits.shape[-1]), tgt.view(-1), ignore_index=IGNORE, reduction="none")
     ce = ce.view(B, -1)
@@ -162,6 +170,7 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--no-opt-state", action="store_true", help="final save without optimizer state")
     ap.add_argument("--num-workers", type=int, default=None)
+    ap.add_argument("--init-from", default=None, help="checkpoint directory whose model weights start this run")
     args = ap.parse_args()
     t_start = time.time()
     ckpt = Path(args.ckpt)
@@ -177,6 +186,12 @@ def main() -> None:
         torch.manual_seed(cfg["seed"])
         random.seed(cfg["seed"])
         model = RecallLM(ModelConfig(**cfg["model"]))
+        if args.init_from:
+            init_dir = Path(args.init_from)
+            model.load_state_dict(load_sharded(init_dir, "model"))
+            init_state = json.loads((init_dir / "state.json").read_text())
+            state["init_from"] = {"step": init_state["step"], "config": init_state["config"]}
+            print(f"initialised from {init_dir} (step {init_state['step']})", flush=True)
     if args.total_steps != "auto":
         state["total_steps"] = int(args.total_steps)
     model = model.to(dev)
@@ -259,6 +274,7 @@ def main() -> None:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "train_log.json").write_text(json.dumps({"config": cfg, "total_steps": state["total_steps"],
+                                                        "init_from": state.get("init_from"),
                                                         "calls": state["calls"], "log": state["log"]}))
         if state["log"]:
             plot(state["log"], out / "loss_curve.png")
