@@ -8,7 +8,7 @@
 //   4. `pnpm build`.
 // Only Node's standard library is used here, since nothing else is installed yet.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,6 +26,12 @@ const log = (msg) => console.log(`\x1b[36m[setup]\x1b[0m ${msg}`);
 function run(cmd, args, opts = {}) {
   log(`${cmd} ${args.join(" ")}`);
   execFileSync(cmd, args, { stdio: "inherit", cwd: root, ...opts });
+}
+
+/** Whether two files hold the same bytes (false when `b` is missing). */
+function sameBytes(a, b) {
+  if (!existsSync(b) || statSync(a).size !== statSync(b).size) return false;
+  return readFileSync(a).equals(readFileSync(b));
 }
 
 function output(cmd, args) {
@@ -84,7 +90,9 @@ if (!existsSync(TINY_FILE)) run(python, ["scripts/make-tiny-model.py", "--out", 
 // --model and the playground's model picker find it.
 const DEMO_MODEL = join(root, "packages/model-recall-demo/model/mnemo-recall-demo.gguf");
 const DEMO_COPY = join(models, "mnemo-recall-demo.gguf");
-if (existsSync(DEMO_MODEL) && !existsSync(DEMO_COPY)) copyFileSync(DEMO_MODEL, DEMO_COPY);
+// Copied again whenever the package's model changed (a retrained model replaces an older copy).
+const demoChanged = existsSync(DEMO_MODEL) && !sameBytes(DEMO_MODEL, DEMO_COPY);
+if (demoChanged) copyFileSync(DEMO_MODEL, DEMO_COPY);
 // Its encoder settings (keys from "{text}</s>", value = hidden state), read by loadModelConfig.
 const DEMO_CONFIG = join(root, "packages/model-recall-demo/model/model.json");
 if (existsSync(DEMO_CONFIG)) copyFileSync(DEMO_CONFIG, join(models, "mnemo-recall-demo.json"));
@@ -95,6 +103,16 @@ const TINY_ONNX = join(models, "tiny-llama-onnx", "model.onnx");
 const GEMMA_ONNX = join(models, "gemma-3-270m-onnx", "model.onnx");
 const GEMMA_ONNX_PREPARED = join(models, "gemma-3-270m-onnx", "model.mnemo.onnx");
 if (!existsSync(TINY_ONNX)) run(python, [CONVERT, TINY_FILE, TINY_ONNX]);
+// The recall demo model as ONNX (its loop evaluation on the ONNX backend, the playground's ONNX choice).
+const DEMO_ONNX = join(models, "recall-demo-onnx", "model.onnx");
+const DEMO_ONNX_PREPARED = join(models, "recall-demo-onnx", "model.mnemo.onnx");
+if (existsSync(DEMO_COPY) && (demoChanged || !existsSync(DEMO_ONNX))) {
+  rmSync(join(models, "recall-demo-onnx"), { recursive: true, force: true });
+  run(python, [CONVERT, DEMO_COPY, DEMO_ONNX]);
+}
+// ONNX models read their mnemo settings from model.json in their folder.
+if (existsSync(DEMO_ONNX) && existsSync(DEMO_CONFIG))
+  copyFileSync(DEMO_CONFIG, join(models, "recall-demo-onnx", "model.json"));
 if (!existsSync(GEMMA_ONNX)) {
   log("converting Gemma 3 270M to ONNX (about a minute; 1.1 GB of float32 weights)");
   run(python, [CONVERT, GEMMA_FILE, GEMMA_ONNX, "--external-data", "--max-positions", "4096"]);
@@ -104,5 +122,8 @@ if (!existsSync(GEMMA_ONNX)) {
 run("pnpm", ["build"]);
 if (!existsSync(GEMMA_ONNX_PREPARED)) {
   run("node", ["apps/cli/dist/main.js", "onnx", "prepare", GEMMA_ONNX, GEMMA_ONNX_PREPARED]);
+}
+if (existsSync(DEMO_ONNX) && !existsSync(DEMO_ONNX_PREPARED)) {
+  run("node", ["apps/cli/dist/main.js", "onnx", "prepare", DEMO_ONNX, DEMO_ONNX_PREPARED]);
 }
 log(`ready. Models in ${models}`);

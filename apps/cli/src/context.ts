@@ -80,6 +80,7 @@ export interface StoreOptions extends ModelOptions {
   store?: string;
   value?: ValueStrategy;
   keyTemplate?: string;
+  valueVectors?: number;
 }
 
 /** Everything a command may need, opened lazily and closed together. */
@@ -141,6 +142,7 @@ export async function openSession(
       ...config?.encoder,
       ...(options.value ? { value: options.value } : {}),
       ...(options.keyTemplate ? { keyTemplate: options.keyTemplate } : {}),
+      ...(options.valueVectors === undefined ? {} : { valueVectors: options.valueVectors }),
     });
     return {
       backend,

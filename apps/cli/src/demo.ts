@@ -14,6 +14,7 @@ import {
   createMemoryEncoder,
   encodeMemories,
   generateText,
+  type MemoryEncoderOptions,
   type MemoryInput,
   MnemoError,
   type ValueStrategy,
@@ -56,6 +57,8 @@ export type DemoOptions = ModelOptions & {
   value?: ValueStrategy;
   /** Run on `@mnemo/model-recall-demo` instead of Gemma 3 270M. */
   recallModel?: boolean;
+  /** With `recallModel`: vectors per memory (default 1, the seed's one vector). */
+  valueVectors?: number;
 };
 
 export async function runDemo(options: DemoOptions): Promise<void> {
@@ -175,7 +178,7 @@ export const RECALL_DEMO_QUESTIONS: { question: string; reply: string; expect: s
 /** What `@mnemo/model-recall-demo`'s model.json holds. */
 interface RecallModelConfig {
   trigger: string;
-  encoder: { value: ValueStrategy; keyTemplate: string; addBos: boolean };
+  encoder: MemoryEncoderOptions;
   prompt: { template: string };
   stop: string[];
 }
@@ -206,14 +209,20 @@ async function runRecallModelDemo(options: DemoOptions): Promise<void> {
       dimensions: { keyWidth: backend.info.hiddenWidth, valueWidth: backend.info.embeddingWidth },
       modelIdentity: backend.info.identity,
     });
-    const encoder = createMemoryEncoder(backend, config.encoder);
+    // The seed's scenario: one vector per memory unless asked for more (model.json says 4).
+    const encoder = createMemoryEncoder(backend, {
+      ...config.encoder,
+      valueVectors: options.valueVectors ?? 1,
+    });
     try {
       if (!options.json) {
         console.log(
           `model: ${backend.info.name} (${backend.info.architecture}, hidden width ${backend.info.hiddenWidth}) from ${modelPath}`,
         );
         console.log(
-          `memory bank: ${RECALL_DEMO_MEMORIES.length} memories, key = value = hidden state at </s> of "<s>{text}</s>" (one vector)`,
+          encoder.options.valueVectors === 1
+            ? `memory bank: ${RECALL_DEMO_MEMORIES.length} memories, key = value = hidden state at </s> of "<s>{text}</s>" (one vector, as in the seed)`
+            : `memory bank: ${RECALL_DEMO_MEMORIES.length} memories, key = hidden state at </s> of "<s>{text}</s>"; value = it and the states at ${encoder.options.valueVectors - 1} "${encoder.options.valueFiller}" after it (${encoder.options.valueVectors} vectors)`,
         );
       }
       await store.upsert(await encodeMemories(encoder, RECALL_DEMO_MEMORIES));

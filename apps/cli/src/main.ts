@@ -53,6 +53,11 @@ function withEncoder(cmd: Command): Command {
     .option(
       "--key-template <text>",
       'text whose last hidden state is the key; "{text}" = the memory (default: the model\'s config file, else "{text}")',
+    )
+    .option(
+      "--value-vectors <n>",
+      "vectors per memory value with --value hidden-state (default: the model's config file, else 1)",
+      integer,
     );
 }
 
@@ -169,6 +174,11 @@ withModel(
       )
         .choices(VALUE_STRATEGIES as string[])
         .default("mean-embedding"),
+    )
+    .option(
+      "--value-vectors <n>",
+      "with --recall-model: vectors per memory (default 1, the seed's one vector; the model reads up to 8)",
+      integer,
     ),
 ).action(runDemo);
 

@@ -332,16 +332,36 @@ describe.skipIf(missing(RECALL_MODEL) ?? missing(CLI))("mnemo demo --recall-mode
         promptTokens: number;
         text: string;
         correct: boolean;
-        injections: { position: number; memoryId: string }[];
+        injections: { position: number; memoryId: string; vectorCount: number }[];
       }[];
     };
     expect(out.results).toHaveLength(6);
     for (const res of out.results) {
       expect(res.injections, res.prompt).toHaveLength(1);
+      expect(res.injections[0]?.vectorCount).toBe(1); // the seed's one vector by default
       const position = res.injections[0]?.position ?? -1;
       if (res.prompt.endsWith("<recall>")) expect(position).toBe(res.promptTokens);
       else expect(position).toBeGreaterThan(res.promptTokens); // the model wrote <recall>
       expect(res.correct, `${res.prompt} → ${res.text}`).toBe(true);
     }
+  }, 60_000);
+
+  it("--value-vectors 4: four vectors go in per memory, still every fact", async () => {
+    const r = await mnemo(["demo", "--recall-model", "--json", "--value-vectors", "4"]);
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as {
+      results: { text: string; correct: boolean; injections: { vectorCount: number }[] }[];
+    };
+    for (const res of out.results) {
+      expect(res.injections.map((i) => i.vectorCount)).toEqual([4]);
+      expect(res.correct, res.text).toBe(true);
+    }
+  }, 60_000);
+
+  it("--value-vectors 0 is refused with INVALID_OPTION and no stack trace", async () => {
+    const r = await mnemo(["demo", "--recall-model", "--value-vectors", "0"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\[INVALID_OPTION\].*valueVectors/);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
   }, 60_000);
 });

@@ -7,6 +7,7 @@
  */
 import type { InferenceBackend, InferenceSequence } from "./backend.js";
 import { MnemoError, throwIfAborted } from "./errors.js";
+import { integerOption } from "./options.js";
 import type { MemoryRecord, Metadata } from "./store.js";
 
 /**
@@ -17,8 +18,11 @@ import type { MemoryRecord, Metadata } from "./store.js";
  * - `"token-embeddings"`: the text's embedding rows, one vector per token (n × width). Injecting
  *   them equals feeding the memory text itself, so an off-the-shelf model can really read it;
  *   costs one KV position per token.
- * - `"hidden-state"`: ONE vector, the key itself (final hidden state). For models trained to read
- *   a memory from its hidden state (mnemo's recall demo model); needs hiddenWidth = embeddingWidth.
+ * - `"hidden-state"`: the key itself (final hidden state) as ONE vector, or with
+ *   `valueVectors: n` n vectors: the key followed by the hidden states of `n − 1` more positions,
+ *   each made by feeding `valueFiller` after the key text (KV cache reused). For models trained to
+ *   read memories from hidden states (mnemo's recall demo model: n ≤ 8); needs
+ *   hiddenWidth = embeddingWidth.
  */
 export type ValueStrategy = "mean-embedding" | "token-embeddings" | "hidden-state";
 
@@ -40,6 +44,18 @@ export interface MemoryEncoderOptions {
   keyTemplate?: string;
   /** Put the model's BOS token before the key text. Default `true` (as prompts get it). */
   addBos?: boolean;
+  /**
+   * `"hidden-state"` only: vectors per value, an integer in [1, 64]. Default 1 (the seed's one
+   * vector). More vectors carry more content (the recall demo model spells random strings of up to
+   * 24 bytes from 4–8); each costs one KV position at injection and one decode step at encoding.
+   */
+  valueVectors?: number;
+  /**
+   * `"hidden-state"` with `valueVectors > 1`: text of the ONE token fed after the key text to make
+   * each further vector, e.g. `"<pad>"` (special tokens are parsed). Default `""` (none: then
+   * `valueVectors` must be 1).
+   */
+  valueFiller?: string;
 }
 
 /** A memory's vectors. */
@@ -69,7 +85,8 @@ export interface MemoryEncoder {
 
 /**
  * Creates an encoder that keeps one sequence of `backend` and reuses it (truncated) for every text.
- * @throws MnemoError `INVALID_OPTION` (unknown strategy, template without `{text}`),
+ * @throws MnemoError `INVALID_OPTION` (unknown strategy, template without `{text}`, `valueVectors`
+ *   not an integer in [1, 64] or set with another strategy, `valueFiller` not exactly one token),
  *   `DIMENSION_MISMATCH` (`"hidden-state"` on a model whose hidden and embedding widths differ)
  */
 export function createMemoryEncoder(
@@ -80,6 +97,8 @@ export function createMemoryEncoder(
     value: options.value ?? "mean-embedding",
     keyTemplate: options.keyTemplate ?? "{text}",
     addBos: options.addBos ?? true,
+    valueVectors: integerOption("valueVectors", options.valueVectors, 1, 1, 64),
+    valueFiller: options.valueFiller ?? "",
   };
   if (!VALUE_STRATEGIES.includes(resolved.value)) {
     throw new MnemoError(
@@ -89,6 +108,26 @@ export function createMemoryEncoder(
   }
   if (!resolved.keyTemplate.includes("{text}")) {
     throw new MnemoError("INVALID_OPTION", 'keyTemplate must contain "{text}".');
+  }
+  if (resolved.valueVectors > 1 && resolved.value !== "hidden-state") {
+    throw new MnemoError(
+      "INVALID_OPTION",
+      `valueVectors applies to the "hidden-state" value only (the other strategies set their own count).`,
+    );
+  }
+  let fillerToken: number | undefined;
+  if (resolved.valueVectors > 1) {
+    const filler = backend.tokenize(resolved.valueFiller, {
+      addSpecial: false,
+      parseSpecial: true,
+    });
+    if (filler.length !== 1) {
+      throw new MnemoError(
+        "INVALID_OPTION",
+        `valueFiller must be the text of exactly one token of this model (e.g. "<pad>"); "${resolved.valueFiller}" is ${filler.length} tokens.`,
+      );
+    }
+    fillerToken = filler[0];
   }
   const { hiddenWidth, embeddingWidth } = backend.info;
   if (resolved.value === "hidden-state" && hiddenWidth !== embeddingWidth) {
@@ -117,10 +156,11 @@ export function createMemoryEncoder(
       parseSpecial: true,
     });
     const textTokens = backend.tokenize(text, { addSpecial: false, parseSpecial: true });
-    if (keyTokens.length > backend.info.contextSize) {
+    const positions = keyTokens.length + resolved.valueVectors - 1;
+    if (positions > backend.info.contextSize) {
       throw new MnemoError(
         "CONTEXT_OVERFLOW",
-        `The memory text is ${keyTokens.length} tokens; the context holds ${backend.info.contextSize}. Split it.`,
+        `The memory text needs ${positions} positions; the context holds ${backend.info.contextSize}. Split it.`,
       );
     }
     sequence ??= backend.createSequence();
@@ -134,8 +174,20 @@ export function createMemoryEncoder(
       throw new MnemoError("BACKEND_FAILURE", "The backend returned no hidden state.");
     const key = out.hiddenState;
     let value: Float32Array;
-    if (resolved.value === "hidden-state") value = key.slice();
-    else {
+    if (resolved.value === "hidden-state") {
+      value = new Float32Array(resolved.valueVectors * embeddingWidth);
+      value.set(key, 0);
+      // Further vectors: the hidden state after each filler token (causal, so vector 1 stays the key).
+      for (let i = 1; i < resolved.valueVectors; i++) {
+        const next = await seq.forwardTokens([fillerToken as number], {
+          wantHiddenState: true,
+          ...(signal ? { signal } : {}),
+        });
+        if (!next.hiddenState)
+          throw new MnemoError("BACKEND_FAILURE", "The backend returned no hidden state.");
+        value.set(next.hiddenState, i * embeddingWidth);
+      }
+    } else {
       const rows = await backend.tokenEmbeddings(textTokens);
       value = resolved.value === "token-embeddings" ? rows : meanRows(rows, embeddingWidth);
     }

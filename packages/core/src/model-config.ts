@@ -60,6 +60,16 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
       if (typeof e.addBos !== "boolean") bad('"encoder.addBos" must be a boolean');
       encoder.addBos = e.addBos as boolean;
     }
+    if (e.valueVectors !== undefined) {
+      const n = e.valueVectors;
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 64)
+        bad('"encoder.valueVectors" must be an integer in [1, 64]');
+      encoder.valueVectors = n as number;
+    }
+    if (e.valueFiller !== undefined) {
+      if (typeof e.valueFiller !== "string") bad('"encoder.valueFiller" must be a string');
+      encoder.valueFiller = e.valueFiller as string;
+    }
     out.encoder = encoder;
   }
   if (c.prompt !== undefined) {
@@ -78,19 +88,21 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
 }
 
 /**
- * Finds and reads the config file of the model at `modelPath` (`<name>.json` beside it, then
- * `model.json` in its folder); `undefined` when there is none.
+ * Finds and reads the config file of the model at `modelPath`: for a GGUF, `<name>.json` beside
+ * it, then `model.json` in its folder; for an ONNX model, `model.json` in its folder (never
+ * `<name>.json`: `mnemo onnx prepare` writes its own sidecars beside the model). `undefined` when
+ * there is none.
  * @throws MnemoError `MODEL_INVALID` when the file exists but is not a valid config
  */
 export async function loadModelConfig(modelPath: string): Promise<ModelConfig | undefined> {
   const { readFile } = await import("node:fs/promises");
   const { dirname, join } = await import("node:path");
-  // GGUF files only: an ONNX model's `<name>.mnemo.json` beside it is prepare's sidecar.
-  if (!/\.gguf$/i.test(modelPath)) return undefined;
-  const candidates = [
-    modelPath.replace(/\.gguf$/i, ".json"),
-    join(dirname(modelPath), "model.json"),
-  ];
+  const folderConfig = join(dirname(modelPath), "model.json");
+  let candidates: string[];
+  if (/\.gguf$/i.test(modelPath))
+    candidates = [modelPath.replace(/\.gguf$/i, ".json"), folderConfig];
+  else if (/\.onnx$/i.test(modelPath)) candidates = [folderConfig];
+  else return undefined;
   for (const file of candidates) {
     let text: string;
     try {

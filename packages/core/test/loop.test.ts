@@ -395,5 +395,43 @@ describe("model config files", () => {
       parseModelConfig({ encoder: { keyTemplate: "no placeholder" } }, "m.json"),
     ).toThrow(MnemoError);
     expect(() => parseModelConfig([], "m.json")).toThrow(/not a JSON object/);
+    expect(
+      parseModelConfig({ encoder: { valueVectors: 4, valueFiller: "<pad>" } }, "m.json"),
+    ).toEqual({ encoder: { valueVectors: 4, valueFiller: "<pad>" } });
+    for (const valueVectors of [0, 65, 1.5, "4"])
+      expect(() => parseModelConfig({ encoder: { valueVectors } }, "m.json")).toThrow(
+        expect.objectContaining({ code: "MODEL_INVALID" }),
+      );
+    expect(() => parseModelConfig({ encoder: { valueFiller: 7 } }, "m.json")).toThrow(
+      /encoder.valueFiller/,
+    );
+  });
+
+  it("finds <name>.json beside a GGUF and model.json in a GGUF's or an ONNX model's folder", async () => {
+    const { loadModelConfig } = await import("../src/model-config.js");
+    const { mkdtemp, mkdir, writeFile, rm } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = await mkdtemp(join(tmpdir(), "mnemo-config-"));
+    try {
+      await writeFile(join(dir, "a.json"), JSON.stringify({ trigger: "<a>" }));
+      await writeFile(join(dir, "model.json"), JSON.stringify({ trigger: "<folder>" }));
+      await mkdir(join(dir, "onnx"));
+      await writeFile(join(dir, "onnx", "model.json"), JSON.stringify({ trigger: "<onnx>" }));
+      // prepare's sidecar is never read as a config
+      await writeFile(join(dir, "onnx", "model.mnemo.json"), "not json");
+      expect((await loadModelConfig(join(dir, "a.gguf")))?.trigger).toBe("<a>");
+      expect((await loadModelConfig(join(dir, "b.gguf")))?.trigger).toBe("<folder>");
+      expect((await loadModelConfig(join(dir, "onnx", "model.mnemo.onnx")))?.trigger).toBe(
+        "<onnx>",
+      );
+      expect(await loadModelConfig(join(dir, "weights.bin"))).toBeUndefined();
+      await writeFile(join(dir, "onnx", "model.json"), "{");
+      await expect(loadModelConfig(join(dir, "onnx", "model.onnx"))).rejects.toMatchObject({
+        code: "MODEL_INVALID",
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Evaluates the recall demo model through mnemo's OWN TypeScript loop: @mnemo/backend-llamacpp
-// (llama.cpp on the CPU), @mnemo/core's MemoryEncoder and generateText, @mnemo/store-hnsw.
+// (llama.cpp on the CPU) or @mnemo/backend-onnx (onnxruntime, the same weights converted by
+// scripts/setup.mjs), @mnemo/core's MemoryEncoder and generateText, @mnemo/store-hnsw.
 // Counterpart of training/evaluate.py (PyTorch), on the very same test items.
 //
-//   node packages/model-recall-demo/eval/loop-eval.mjs [--people 100] [--heldout-people 30]
-//        [--general 200] [--out packages/model-recall-demo/eval-loop.json] [--threads 1]
+//   node packages/model-recall-demo/eval/loop-eval.mjs [--backend llamacpp|onnx] [--people 100]
+//        [--heldout-people 30] [--open-people 100] [--vectors 1,2,4,8] [--general 200]
+//        [--out packages/model-recall-demo/eval-loop[-onnx].json] [--threads 1]
 //        [--fixture FILE | --python PATH]
 //
 // The test items come from training/data.py (`--export-eval`, seed 20261129 = evaluate.py's):
@@ -22,13 +24,20 @@
 //   wrong   namespace holding only another person's memory of the same type (person i+2, same
 //           language): does the answer follow the vector?
 // When the model does not write <recall> itself, the right/all/wrong runs (and retrieval within
-// the person) use the prompt + "<recall>", as evaluate.py does.
+// the person) use the prompt + "<recall>", as evaluate.py does. These runs use ONE vector per
+// memory (the seed's mechanism), whatever model.json's default.
+//
+// Several vectors per memory (--vectors): for the held-out-value people and evaluate.py's
+// random-value people (values of 1–24 bytes never seen in training), each memory is encoded with
+// n vectors (encoder valueVectors n) and asked in a namespace holding only it: exact = the answer
+// equals the memory text.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
+import { loadOnnxBackend } from "@mnemo/backend-onnx";
 import { createMemoryEncoder, encodeMemories, generateText } from "@mnemo/core";
 import { openHnswStore } from "@mnemo/store-hnsw";
 
@@ -40,8 +49,15 @@ const { values: args } = parseArgs({
   options: {
     people: { type: "string", default: "100" },
     "heldout-people": { type: "string", default: "30" },
+    "open-people": { type: "string", default: "100" },
+    vectors: { type: "string", default: "1,2,4,8" },
+    backend: { type: "string", default: "llamacpp" },
+    "onnx-model": {
+      type: "string",
+      default: path.join(root, ".mnemo/models/recall-demo-onnx/model.mnemo.onnx"),
+    },
     general: { type: "string", default: "200" },
-    out: { type: "string", default: path.join(pkg, "eval-loop.json") },
+    out: { type: "string" },
     threads: { type: "string", default: "1" },
     fixture: { type: "string" },
     python: { type: "string" },
@@ -52,6 +68,11 @@ const { values: args } = parseArgs({
 const N_PEOPLE = Number(args.people);
 const N_HELDOUT = Number(args["heldout-people"]);
 const N_GENERAL = Number(args.general);
+const N_OPEN = Number(args["open-people"]);
+const VECTORS = args.vectors.split(",").map(Number);
+if (!["llamacpp", "onnx"].includes(args.backend)) throw new Error("--backend: llamacpp or onnx");
+const OUT =
+  args.out ?? path.join(pkg, args.backend === "onnx" ? "eval-loop-onnx.json" : "eval-loop.json");
 const FIXTURE_SEED = 20261129; // evaluate.py's default --seed
 const log = (...a) => {
   if (!args.quiet) console.error(...a);
@@ -81,6 +102,8 @@ function loadFixture() {
       "300",
       "--general",
       "1000",
+      "--open-people",
+      "600",
     ],
     { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
   );
@@ -96,10 +119,14 @@ const promptOf = (q) => config.prompt.template.replace("{question}", q);
 
 // ---- model, encoder, store ----------------------------------------------------------------
 const t0 = performance.now();
-const backend = await loadLlamaCppBackend({ modelPath: args.model, threads: Number(args.threads) });
+const backend =
+  args.backend === "onnx"
+    ? await loadOnnxBackend({ modelPath: args["onnx-model"], threads: Number(args.threads) })
+    : await loadLlamaCppBackend({ modelPath: args.model, threads: Number(args.threads) });
 const triggerId = backend.tokenize(TRIGGER, { addSpecial: false, parseSpecial: true });
 if (triggerId.length !== 1) throw new Error(`trigger ${TRIGGER} is not one token`);
-const encoder = createMemoryEncoder(backend, config.encoder);
+const encoderWith = (n) => createMemoryEncoder(backend, { ...config.encoder, valueVectors: n });
+const encoder = encoderWith(1);
 const store = await openHnswStore({
   dimensions: { keyWidth: backend.info.hiddenWidth, valueWidth: backend.info.embeddingWidth },
   modelIdentity: backend.info.identity,
@@ -324,6 +351,89 @@ for (const [name, [items, people, recs, tag, n]] of Object.entries(sets)) {
   results[name] = summarize(raw[name]);
 }
 
+// ---- several vectors per memory -------------------------------------------------------------
+const LENGTHS = [
+  [1, 8],
+  [9, 16],
+  [17, 24],
+];
+const utf8 = (t) => Buffer.byteLength(t, "utf8");
+function valueSummary(rows) {
+  const groups = {
+    zh: rows.filter((r) => r.lang === "zh"),
+    en: rows.filter((r) => r.lang === "en"),
+    ...Object.fromEntries(
+      LENGTHS.map(([a, b]) => [
+        `${a}-${b}_bytes`,
+        rows.filter((r) => r.bytes >= a && r.bytes <= b),
+      ]),
+    ),
+    multi_word: rows.filter((r) => r.value.includes(" ")),
+  };
+  return {
+    n: rows.length,
+    exact: rate(rows.map((r) => r.ok)),
+    by_group: Object.fromEntries(
+      Object.entries(groups)
+        .filter(([, v]) => v.length)
+        .map(([k, v]) => [k, { n: v.length, exact: rate(v.map((r) => r.ok)) }]),
+    ),
+  };
+}
+
+/** Each asked memory alone in its namespace, encoded with n vectors; exact = answer is the memory text. */
+async function runVectors(name, items, people, nPeople) {
+  const asked = items.filter((q) => q.person < nPeople);
+  const byN = {};
+  const failures = [];
+  for (const n of VECTORS) {
+    const enc = encoderWith(n);
+    const rows = [];
+    for (const [k, q] of asked.entries()) {
+      const p = people[q.person];
+      const memory = p.memories[q.ftype];
+      const ns = `${name}:${n}:${k}`;
+      await store.upsert(await encodeMemories(enc, [{ id: "m", text: memory, namespace: ns }]));
+      const prompt = promptOf(q.question);
+      let r = await ask(prompt, ns);
+      if (!r.triggered) r = await ask(prompt + TRIGGER, ns);
+      const value = p.facts[q.ftype];
+      const ok = r.answer === memory;
+      rows.push({ lang: p.lang, value, bytes: utf8(value), ok });
+      if (!ok && n === VECTORS[VECTORS.length - 1] && failures.length < 8)
+        failures.push({ question: q.question, memory, answer: r.answer });
+    }
+    await enc.dispose();
+    byN[n] = valueSummary(rows);
+    log(`  ${name}, ${n} vector(s): exact ${byN[n].exact} (${rows.length})`);
+  }
+  return { byN, failures };
+}
+
+const vectorSets = {
+  random_values_up_to_24_bytes: await runVectors(
+    "open",
+    fx.questions.open_values_seen_phrasing ?? [],
+    fx.open_value_people ?? [],
+    N_OPEN,
+  ),
+  heldout_list_values: await runVectors(
+    "hval",
+    fx.questions.heldout_values_seen_phrasing,
+    fx.heldout_value_people,
+    N_HELDOUT,
+  ),
+};
+const vectorsPerMemory = {
+  ...Object.fromEntries(Object.entries(vectorSets).map(([k, v]) => [k, v.byN])),
+  "smallest_n_reaching_0.95": Object.fromEntries(
+    Object.entries(vectorSets).map(([k, v]) => [
+      k,
+      VECTORS.find((n) => v.byN[n] && v.byN[n].exact >= 0.95) ?? null,
+    ]),
+  ),
+};
+
 const general = {};
 const generalSamples = {};
 for (const split of ["train", "heldout"]) {
@@ -347,8 +457,11 @@ for (const split of ["train", "heldout"]) {
 const seconds = (performance.now() - t0) / 1000;
 const pick = (r, keys) => Object.fromEntries(keys.map((k) => [k, r[k]]));
 const out = {
-  loop: "@mnemo/core generateText + @mnemo/backend-llamacpp (llama.cpp CPU) + @mnemo/store-hnsw",
-  model: path.relative(root, args.model),
+  loop:
+    args.backend === "onnx"
+      ? "@mnemo/core generateText + @mnemo/backend-onnx (onnxruntime CPU) + @mnemo/store-hnsw"
+      : "@mnemo/core generateText + @mnemo/backend-llamacpp (llama.cpp CPU) + @mnemo/store-hnsw",
+  model: path.relative(root, args.backend === "onnx" ? args["onnx-model"] : args.model),
   model_identity: backend.info.identity,
   seconds: Math.round(seconds),
   setup: {
@@ -358,23 +471,29 @@ const out = {
     shared_namespace_memories: fx.people.length * FT.length,
     heldout_value_people_asked: N_HELDOUT,
     heldout_value_shared_namespace_memories: fx.heldout_value_people.length * FT.length,
+    open_value_people_asked: N_OPEN,
+    vectors: VECTORS,
     general_questions_per_split: N_GENERAL,
     encoder: config.encoder,
     prompt_template: config.prompt.template,
     stop: config.stop,
     decoding: "greedy (sampling.temperature 0), recall temperature 0 (top-1), topK 5, maxTokens 96",
-    backend: `threads ${args.threads}, llama.cpp defaults (f16 KV cache, flash attention auto)`,
+    backend:
+      args.backend === "onnx"
+        ? `threads ${args.threads}, onnxruntime float32`
+        : `threads ${args.threads}, llama.cpp defaults (f16 KV cache, flash attention auto)`,
     setup_seconds: Math.round(setupSeconds),
     generations: genCount,
     ms_per_generation: Math.round(genMs / genCount),
     tokens_per_second: Math.round((genTokens / genMs) * 1000),
   },
   ...results,
+  vectors_per_memory: vectorsPerMemory,
   general_questions: general,
   python_eval_json: Object.fromEntries(
-    [...Object.keys(sets), "general_questions"].map((k) => [
+    [...Object.keys(sets), "general_questions", "vectors_per_memory"].map((k) => [
       k,
-      k === "general_questions"
+      k === "general_questions" || k === "vectors_per_memory"
         ? pyEval[k]
         : Object.fromEntries(Object.entries(pyEval[k]).filter(([kk]) => kk !== "by_group")),
     ]),
@@ -391,10 +510,11 @@ const out = {
       .filter((r) => !r.value_ok)
       .slice(0, 8)
       .map((r) => pick(r, ["question", "memory", "answer"])),
+    random_values_failures: vectorSets.random_values_up_to_24_bytes.failures,
     general: generalSamples,
   },
 };
-writeFileSync(args.out, `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
 
 // ---- table ---------------------------------------------------------------------------------
 const metrics = [
@@ -441,8 +561,16 @@ for (const split of ["train", "heldout"])
       ) +
       `   answer exact ${fmt(general[split].answer_exact)} / ${fmt(pyEval.general_questions[split].answer_exact)}   (n ${general[split].n} / ${pyEval.general_questions[split].n})`,
   );
+for (const [k, byN] of Object.entries(vectorSets))
+  console.log(
+    `${k.replace("_up_to_24_bytes", " ≤24 B")} exact`.padEnd(36) +
+      VECTORS.map(
+        (n) =>
+          `n=${n}: ${fmt(byN.byN[n]?.exact)} / ${fmt(pyEval.vectors_per_memory?.[k]?.[n]?.exact)}`,
+      ).join("   "),
+  );
 console.log(
-  `\n${genCount} generations, ${out.setup.ms_per_generation} ms each, ${out.setup.tokens_per_second} tokens/s; ${out.seconds} s in all -> ${path.relative(process.cwd(), args.out)}`,
+  `\n${genCount} generations, ${out.setup.ms_per_generation} ms each, ${out.setup.tokens_per_second} tokens/s; ${out.seconds} s in all -> ${path.relative(process.cwd(), OUT)}`,
 );
 
 await encoder.dispose();

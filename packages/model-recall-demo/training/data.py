@@ -19,7 +19,8 @@ entirely, and every 5th fixed chit-chat / knowledge question.
 
 Usage:  python data.py --seed 0 --n 20      (prints sample dialogues)
         python data.py --export-eval fx.json --seed 7 --people 100 --heldout-people 30 --general 200
-                                            (evaluation fixture for ../eval/loop-eval.mjs)
+                                            (evaluation fixture for ../eval/loop-eval.mjs;
+                                             --open-people N adds evaluate.py's random-value people)
 """
 
 from __future__ import annotations
@@ -224,8 +225,8 @@ class World:
         return rng.choice(self.values[ftype][lang][split])
 
     def person(self, rng: random.Random, lang: str, user: bool = False, split: str = "train",
-               open_values: bool = False) -> Person:
-        """open_values: facts are random strings of 1..OPEN_MAX_BYTES bytes (birthdays: any year)."""
+               open_values: bool = False, open_max_bytes: int = OPEN_MAX_BYTES) -> Person:
+        """open_values: facts are random strings of 1..open_max_bytes bytes (birthdays: any year)."""
         p = Person(lang=lang, name="" if user else self.random_name(rng, lang))
         for ftype in FACT_TYPES:
             if not open_values:
@@ -233,7 +234,7 @@ class World:
             elif ftype == "birthday":
                 p.facts[ftype] = random_any_date(rng, lang)
             else:
-                p.facts[ftype] = random_string(rng, lang, rng.randint(1, OPEN_MAX_BYTES))
+                p.facts[ftype] = random_string(rng, lang, rng.randint(1, open_max_bytes))
         return p
 
     # ---- questions ----------------------------------------------------------------------
@@ -272,6 +273,9 @@ class World:
                         "compare", "date_weekday", "spell_back", "uppercase", "month_days", "count",
                         # hard negatives: name a person or a fact type, yet need no memory
                         "birthday_wish", "surname", "weather", "recommend", "thanks", "chat",
+                        # stage 3: questions shaped like memory questions ("{N}的X是什么？") about
+                        # things answerable without a memory
+                        "name_facts", "name_facts", "month_before", "number_facts", "opposite", "legs",
                         # held-out families (never in training):
                         "leap_year", "minutes", "name_initials", "month_after"]
     HELDOUT_FAMILIES = {"leap_year", "minutes", "name_initials", "month_after"}
@@ -425,6 +429,81 @@ class World:
         return rng.choice([f"Tell {n} thank you for me.", f"Please apologise to {n} for me."]), \
             f"Sure, I will pass that on to {n}."
 
+    def _g_name_facts(self, rng, lang, split):
+        n = self.random_name(rng, lang)
+        if lang == "zh":
+            k = rng.randrange(4)
+            if k == 0:
+                return rng.choice([f"{n}的第一个字是什么？", f"{n}这个名字的第一个字是哪个？"]), f"{n}的第一个字是“{n[0]}”。"
+            if k == 1:
+                return rng.choice([f"{n}的最后一个字是什么？", f"{n}名字的最后一个字是啥？"]), f"{n}的最后一个字是“{n[-1]}”。"
+            if k == 2:
+                return rng.choice([f"“{n}”倒过来怎么写？", f"把{n}的名字倒过来写。"]), f"倒过来是“{n[::-1]}”。"
+            return rng.choice([f"{n}的名字有几个字？", f"{n}的姓名一共几个字？"]), f"{n}的名字有{len(n)}个字。"
+        first, last = n.split(" ", 1)
+        k = rng.randrange(4)
+        if k == 0:
+            return rng.choice([f"What is the first letter of {n}?", f"What is {first}'s first letter?"]), \
+                f"The first letter of {n} is {n[0]}."
+        if k == 1:
+            return rng.choice([f"What is the last letter of {last}?", f"What is the final letter of {n}'s surname?"]), \
+                f"The last letter of {last} is {last[-1]}."
+        if k == 2:
+            return rng.choice([f"Write {n} in lowercase.", f"What is {n}'s name in small letters?"]), n.lower()
+        if rng.random() < 0.5:
+            return f"How many words are in the name {n}?", f"The name {n} has 2 words."
+        return f"How long is {n}'s first name?", f"{first} has {len(first)} letters."
+
+    def _g_month_before(self, rng, lang, split):
+        m = rng.randrange(12)
+        if lang == "zh":
+            return rng.choice([f"{m + 1}月的前一个月是几月？", f"{m + 1}月之前是几月？"]), f"{m + 1}月的前一个月是{(m - 1) % 12 + 1}月。"
+        return rng.choice([f"Which month comes before {MONTHS[m]}?", f"What month is before {MONTHS[m]}?"]), \
+            f"{MONTHS[(m - 1) % 12]} comes before {MONTHS[m]}."
+
+    def _g_number_facts(self, rng, lang, split):
+        a = rng.randint(2, 500)
+        k = rng.randrange(3)
+        if lang == "zh":
+            if k == 0:
+                return f"{a}的下一个数是几？", f"{a}的下一个数是{a + 1}。"
+            if k == 1:
+                return f"{a}是奇数还是偶数？", f"{a}是{'偶数' if a % 2 == 0 else '奇数'}。"
+            return f"{2 * a}的一半是多少？", f"{2 * a}的一半是{a}。"
+        if k == 0:
+            return f"What number comes after {a}?", f"{a + 1} comes after {a}."
+        if k == 1:
+            return f"Is {a} even or odd?", f"{a} is {'even' if a % 2 == 0 else 'odd'}."
+        return f"What is half of {2 * a}?", f"Half of {2 * a} is {a}."
+
+    OPPOSITES = [("cold", "hot", "冷", "热"), ("small", "big", "小", "大"), ("down", "up", "下", "上"),
+                 ("slow", "fast", "慢", "快"), ("short", "long", "短", "长"), ("old", "new", "旧", "新"),
+                 ("dark", "light", "暗", "亮"), ("weak", "strong", "弱", "强"), ("empty", "full", "空", "满"),
+                 ("low", "high", "低", "高"), ("wet", "dry", "湿", "干"), ("early", "late", "早", "晚"),
+                 ("few", "many", "少", "多"), ("thin", "thick", "薄", "厚"), ("inside", "outside", "里", "外"),
+                 ("sad", "happy", "难过", "开心"), ("winter", "summer", "冬天", "夏天"), ("north", "south", "北", "南"),
+                 ("left", "right", "左", "右"), ("buy", "sell", "买", "卖")]
+
+    def _g_opposite(self, rng, lang, split):
+        a_en, b_en, a_zh, b_zh = rng.choice(self.OPPOSITES)
+        if rng.random() < 0.5:
+            a_en, b_en, a_zh, b_zh = b_en, a_en, b_zh, a_zh
+        if lang == "zh":
+            return rng.choice([f"{a_zh}的反义词是什么？", f"“{a_zh}”的反义词是啥？"]), f"{a_zh}的反义词是{b_zh}。"
+        return rng.choice([f"What is the opposite of {a_en}?", f"What's the opposite of {a_en}?"]), \
+            f"The opposite of {a_en} is {b_en}."
+
+    LEGS = [("cat", "猫", 4), ("bird", "鸟", 2), ("horse", "马", 4), ("ant", "蚂蚁", 6), ("chicken", "鸡", 2),
+            ("cow", "牛", 4), ("duck", "鸭子", 2), ("bee", "蜜蜂", 6), ("sheep", "羊", 4), ("crab", "螃蟹", 10),
+            ("frog", "青蛙", 4), ("beetle", "甲虫", 6), ("goose", "鹅", 2), ("lobster", "龙虾", 10)]
+
+    def _g_legs(self, rng, lang, split):
+        en, zh, n = rng.choice(self.LEGS)
+        if lang == "zh":
+            return rng.choice([f"{zh}有几条腿？", f"一只{zh}有多少条腿？"]), f"{zh}有{n}条腿。"
+        return rng.choice([f"How many legs does a {en} have?", f"How many legs has a {en} got?"]), \
+            f"A {en} has {n} legs."
+
     # held-out families
     def _g_leap_year(self, rng, lang, split):
         y = rng.randint(1900, 2100)
@@ -506,7 +585,7 @@ def make_people(world: World, rng: random.Random, n: int, split: str) -> list[Pe
 
 
 def eval_fixture(seed: int, people: int, questions_per_person: int, heldout_people: int,
-                 general: int) -> dict:
+                 general: int, open_people: int = 0) -> dict:
     """Test people (new combinations of training-list values, and people with held-out values only),
     their six memory texts, questions in seen and held-out phrasings, and general questions
     (training families and held-out families/items). Deterministic in `seed`; draws in the same
@@ -534,11 +613,16 @@ def eval_fixture(seed: int, people: int, questions_per_person: int, heldout_peop
     for split in ["train", "heldout"]:
         gen[split] = [{"question": q, "answer": a} for q, a in
                       (world.general(rng, LANGS[i % 2], split) for i in range(general))]
+    # random-value people (evaluate.py's n-vector test): their own generator, as in evaluate.py
+    orng = random.Random(f"eval-open:{seed}")
+    ops = [world.person(orng, LANGS[i % 2], open_values=True, open_max_bytes=24) for i in range(open_people)]
+    oitems = [(pi, ft) for pi in range(len(ops)) for ft in orng.sample(FACT_TYPES[1:], 2)]
+    oq = [{"person": pi, "ftype": ft, "question": world.question(orng, ops[pi], ft, "train")} for pi, ft in oitems]
     return {
         "seed": seed, "prompt_template": PROMPT.replace("{q}", "{question}"), "fact_types": FACT_TYPES,
-        "people": person_rows(ps), "heldout_value_people": person_rows(hps),
+        "people": person_rows(ps), "heldout_value_people": person_rows(hps), "open_value_people": person_rows(ops),
         "questions": {"train_values_seen_phrasing": seen, "train_values_heldout_phrasing": held,
-                      "heldout_values_seen_phrasing": hval},
+                      "heldout_values_seen_phrasing": hval, "open_values_seen_phrasing": oq},
         "general": gen,
     }
 
@@ -556,9 +640,11 @@ def main() -> None:
     ap.add_argument("--questions-per-person", type=int, default=2)
     ap.add_argument("--heldout-people", type=int, default=0)
     ap.add_argument("--general", type=int, default=0)
+    ap.add_argument("--open-people", type=int, default=0)
     args = ap.parse_args()
     if args.export_eval:
-        fx = eval_fixture(args.seed, args.people, args.questions_per_person, args.heldout_people, args.general)
+        fx = eval_fixture(args.seed, args.people, args.questions_per_person, args.heldout_people, args.general,
+                          args.open_people)
         text = json.dumps(fx, ensure_ascii=False, indent=1)
         if args.export_eval == "-":
             print(text)

@@ -33,9 +33,28 @@ from data import FACT_TYPES, LANGS, PROMPT, RAG_PROMPT, Person, World
 from train import load_model
 
 
+Inject = list[tuple[int, torch.Tensor] | None]  # per row: (first position, (n, d) vectors) or None
+
+
+def inject_tensors(inject: Inject | None, d: int, dev) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(B, K) positions (-1 = none) and (B, K, d) vectors for model.hidden."""
+    if inject is None:
+        return None, None
+    K = max([x[1].shape[0] for x in inject if x is not None] or [1])
+    ip = torch.full((len(inject), K), -1, dtype=torch.long)
+    iv = torch.zeros(len(inject), K, d)
+    for j, x in enumerate(inject):
+        if x is not None:
+            n = x[1].shape[0]
+            ip[j, :n] = torch.arange(x[0], x[0] + n)
+            iv[j, :n] = x[1]
+    return ip.to(dev), iv.to(dev)
+
+
 @torch.no_grad()
-def hidden_at(model, seqs: list[list[int]], pos: list[int], dev, bs: int,
-              inject: list[tuple[int, torch.Tensor] | None] | None = None) -> torch.Tensor:
+def hidden_rows(model, seqs: list[list[int]], pos: list[int], dev, bs: int, n: int = 1,
+                inject: Inject | None = None) -> torch.Tensor:
+    """Hidden states at pos..pos+n-1 of each sequence: (len(seqs), n, d)."""
     out = []
     for i in range(0, len(seqs), bs):
         chunk = seqs[i:i + bs]
@@ -44,19 +63,20 @@ def hidden_at(model, seqs: list[list[int]], pos: list[int], dev, bs: int,
         for j, s in enumerate(chunk):
             ids[j, :len(s)] = torch.tensor(s)
         ids = ids.to(dev)
-        ip, iv = None, None
-        if inject is not None:
-            ip = torch.tensor([x[0] if x else -1 for x in inject[i:i + bs]], device=dev)
-            iv = torch.stack([x[1] if x else torch.zeros(model.cfg.d_model) for x in inject[i:i + bs]]).to(dev)
+        ip, iv = inject_tensors(None if inject is None else inject[i:i + bs], model.cfg.d_model, dev)
         h = model.hidden(ids, ip, iv)
-        p = torch.tensor(pos[i:i + bs], device=dev)
-        out.append(h[torch.arange(len(chunk), device=dev), p].float().cpu())
-    return torch.cat(out) if out else torch.zeros(0, model.cfg.d_model)
+        p = torch.tensor(pos[i:i + bs], device=dev)[:, None] + torch.arange(n, device=dev)[None, :]
+        out.append(h[torch.arange(len(chunk), device=dev)[:, None], p].float().cpu())
+    return torch.cat(out) if out else torch.zeros(0, n, model.cfg.d_model)
+
+
+def hidden_at(model, seqs, pos, dev, bs, inject=None) -> torch.Tensor:
+    return hidden_rows(model, seqs, pos, dev, bs, 1, inject)[:, 0]
 
 
 @torch.no_grad()
 def generate(model, seqs: list[list[int]], dev, bs: int, max_new: int, stop: set[int],
-             inject: list[tuple[int, torch.Tensor] | None] | None = None) -> list[list[int]]:
+             inject: Inject | None = None) -> list[list[int]]:
     """Greedy continuation of each sequence (right-padded batch, full recompute per step)."""
     res: list[list[int]] = []
     stop_t = torch.tensor(sorted(stop), device=dev)
@@ -70,10 +90,7 @@ def generate(model, seqs: list[list[int]], dev, bs: int, max_new: int, stop: set
         buf = buf.to(dev)
         lens = torch.tensor([len(s) for s in chunk], device=dev)
         start = lens.clone()
-        ip, iv = None, None
-        if inject is not None:
-            ip = torch.tensor([x[0] if x else -1 for x in inject[i:i + bs]], device=dev)
-            iv = torch.stack([x[1] if x else torch.zeros(model.cfg.d_model) for x in inject[i:i + bs]]).to(dev)
+        ip, iv = inject_tensors(None if inject is None else inject[i:i + bs], model.cfg.d_model, dev)
         done = torch.zeros(n, dtype=torch.bool, device=dev)
         ar = torch.arange(n, device=dev)
         for _ in range(max_new):
@@ -111,11 +128,14 @@ def make_people(world: World, rng: random.Random, n: int, split: str) -> list[Pe
     return people
 
 
-def run_queries(model, world, rng, people, keys, qitems, phr_split, dev, bs, wrong_shift=2):
-    """wrong_shift=2: the wrong memory is another person of the same language (people alternate zh/en)."""
-    """qitems: list of (person index, ftype). Returns per-item result dicts."""
+def run_queries(model, world, rng, people, keys, vals, qitems, phr_split, dev, bs, wrong_shift=2, full=True,
+                qs: list[str] | None = None):
+    """qitems: list of (person index, ftype); keys (n_people*6, d); vals (n_people*6, n, d).
+    wrong_shift=2: the wrong memory is another person of the same language (people alternate zh/en).
+    full=False: only the right-vector answer (no retrieved / wrong / text-RAG runs).
+    Returns per-item result dicts."""
     n_ft = len(FACT_TYPES)
-    qs = [world.question(rng, people[pi], ft, phr_split) for pi, ft in qitems]
+    qs = qs or [world.question(rng, people[pi], ft, phr_split) for pi, ft in qitems]
     prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=q)) for q in qs]
     g1 = generate(model, prompts, dev, bs, 40, {tok.EOS_ID, tok.RECALL_ID})
     trig = [len(g) > 0 and g[-1] == tok.RECALL_ID for g in g1]
@@ -127,19 +147,23 @@ def run_queries(model, world, rng, people, keys, qitems, phr_split, dev, bs, wro
     own = torch.stack([sim[i, pi * n_ft:(pi + 1) * n_ft] for i, (pi, _) in enumerate(qitems)])
     top_own = own.argmax(-1) + torch.tensor([pi * n_ft for pi, _ in qitems])
     wrong = [((pi + wrong_shift) % len(people)) * n_ft + FACT_TYPES.index(ft) for pi, ft in qitems]
-    seqs = [s + [tok.PAD_ID] for s in qseq]
-    slot = [len(s) - 1 for s in seqs]
+    n = vals.shape[1]
+    seqs = [s + [tok.PAD_ID] * n for s in qseq]
+    slot = [len(s) - n for s in seqs]
 
     def answer(idx):
-        inj = [(slot[i], keys[idx[i]]) for i in range(len(seqs))]
+        inj = [(slot[i], vals[idx[i]]) for i in range(len(seqs))]
         return [text_of(g) for g in generate(model, seqs, dev, bs, 72, {tok.EOS_ID}, inj)]
 
     a_right = answer(right.tolist())
-    a_ret = answer(top_all.tolist())
-    a_wrong = answer(wrong)
-    rag_prompts = [[tok.BOS_ID] + tok.encode(RAG_PROMPT.format(m=people[pi].memory(ft), q=qq))
-                   for (pi, ft), qq in zip(qitems, qs)]
-    a_rag = [text_of(g) for g in generate(model, rag_prompts, dev, bs, 72, {tok.EOS_ID, tok.RECALL_ID})]
+    if full:
+        a_ret = answer(top_all.tolist())
+        a_wrong = answer(wrong)
+        rag_prompts = [[tok.BOS_ID] + tok.encode(RAG_PROMPT.format(m=people[pi].memory(ft), q=qq))
+                       for (pi, ft), qq in zip(qitems, qs)]
+        a_rag = [text_of(g) for g in generate(model, rag_prompts, dev, bs, 72, {tok.EOS_ID, tok.RECALL_ID})]
+    else:
+        a_ret = a_wrong = a_rag = [""] * len(qitems)
     out = []
     for i, (pi, ft) in enumerate(qitems):
         p = people[pi]
@@ -155,6 +179,7 @@ def run_queries(model, world, rng, people, keys, qitems, phr_split, dev, bs, wro
             "wrong_follows": wp.facts[ft] in a_wrong[i], "wrong_gives_right": val in a_wrong[i],
             "wrong_comparable": wp.facts[ft] != val and wp.facts[ft] not in val and val not in wp.facts[ft],
             "rag_answer": a_rag[i], "rag_ok": val in a_rag[i] and "<recall>" not in a_rag[i],
+            "value": val, "value_bytes": len(val.encode()),
         })
     return out
 
@@ -183,6 +208,39 @@ def summarize(items: list[dict]) -> dict:
     return s
 
 
+VECTOR_COUNTS = [1, 2, 4, 8]
+LENGTH_BUCKETS = [(1, 8), (9, 16), (17, 24)]
+
+
+def known_pieces(world: World) -> set[str]:
+    """Every word (en) and character (zh) of every training-list value: a held-out value with a
+    piece outside this set contains a new word."""
+    out: set[str] = set()
+    for by_lang in world.values.values():
+        for lang, splits in by_lang.items():
+            for v in splits["train"]:
+                out.update(v.split() if lang == "en" else v)
+    return out
+
+
+def value_summary(items: list[dict], known: set[str]) -> dict:
+    """Exact answers (right vectors): the answer equals the memory text, so the value is spelled
+    exactly and nothing follows it (a one-byte value cannot pass by appearing somewhere). Overall, by
+    language, by value length in bytes, and for values with several words or with a word /
+    character never in a training list."""
+    def new_piece(r):
+        return any(x not in known for x in (r["value"].split() if r["lang"] == "en" else r["value"]))
+
+    groups = {
+        "zh": [r for r in items if r["lang"] == "zh"], "en": [r for r in items if r["lang"] == "en"],
+        **{f"{a}-{b}_bytes": [r for r in items if a <= r["value_bytes"] <= b] for a, b in LENGTH_BUCKETS},
+        "multi_word": [r for r in items if " " in r["value"]],
+        "new_word_or_character": [r for r in items if new_piece(r)],
+    }
+    return {"n": len(items), "exact": rate(r["text_ok"] for r in items),
+            "by_group": {k: {"n": len(v), "exact": rate(r["text_ok"] for r in v)} for k, v in groups.items() if v}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", help="training checkpoint directory (train.py)")
@@ -192,6 +250,7 @@ def main() -> None:
     ap.add_argument("--questions-per-person", type=int, default=2)
     ap.add_argument("--heldout-people", type=int, default=300)
     ap.add_argument("--general", type=int, default=1000)
+    ap.add_argument("--open-people", type=int, default=600, help="people with random values (n-vector test)")
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--bs", type=int, default=1024)
@@ -210,21 +269,46 @@ def main() -> None:
     world = World()
     rng = random.Random(f"eval:{args.seed}")
 
-    def encode_keys(people):
-        mems = [encode_memory(p.memory(ft)) for p in people for ft in FACT_TYPES]
-        return hidden_at(model, mems, [len(m) - 1 for m in mems], dev, args.bs)
+    def encode(people, n=1):
+        """keys (N*6, d) and n-vector values (N*6, n, d), as mnemo's encoder makes them."""
+        mems = [encode_memory(p.memory(ft), n) for p in people for ft in FACT_TYPES]
+        vals = hidden_rows(model, mems, [len(m) - n for m in mems], dev, args.bs, n)
+        return vals[:, 0], vals
 
     # 1) people with values from the training lists (new combinations), 1000 in one namespace
     people = make_people(world, rng, args.people, "train")
-    keys = encode_keys(people)
+    keys, vals1 = encode(people)
     qitems = [(pi, ft) for pi in range(len(people)) for ft in rng.sample(FACT_TYPES, args.questions_per_person)]
-    res_seen = run_queries(model, world, rng, people, keys, qitems, "train", dev, args.bs)
-    res_held = run_queries(model, world, rng, people, keys, qitems, "heldout", dev, args.bs)
+    res_seen = run_queries(model, world, rng, people, keys, vals1, qitems, "train", dev, args.bs)
+    res_held = run_queries(model, world, rng, people, keys, vals1, qitems, "heldout", dev, args.bs)
     # 2) people whose values are all held out of training (their own namespace of N people)
     hpeople = make_people(world, rng, args.heldout_people, "heldout")
-    hkeys = encode_keys(hpeople)
+    hkeys, hvals1 = encode(hpeople)
     hitems = [(pi, ft) for pi in range(len(hpeople)) for ft in FACT_TYPES]
-    res_hval = run_queries(model, world, rng, hpeople, hkeys, hitems, "train", dev, args.bs)
+    res_hval = run_queries(model, world, rng, hpeople, hkeys, hvals1, hitems, "train", dev, args.bs)
+    hq = [r["question"] for r in res_hval]
+    known = known_pieces(world)
+    hval_by_n = {}
+    for n in VECTOR_COUNTS:
+        res = res_hval if n == 1 else run_queries(model, world, rng, hpeople, hkeys, encode(hpeople, n)[1], hitems,
+                                                  "train", dev, args.bs, full=False, qs=hq)
+        hval_by_n[n] = value_summary(res, known)
+    # 2b) random values never seen (open vocabulary), 1..24 bytes, through n vectors
+    orng = random.Random(f"eval-open:{args.seed}")
+    opeople = []
+    while len(opeople) < args.open_people:
+        opeople.append(world.person(orng, LANGS[len(opeople) % 2], open_values=True, open_max_bytes=24))
+    oitems = [(pi, ft) for pi in range(len(opeople)) for ft in orng.sample(FACT_TYPES[1:], 2)]
+    oq = [world.question(orng, opeople[pi], ft, "train") for pi, ft in oitems]
+    open_by_n = {}
+    for n in VECTOR_COUNTS:
+        okeys, ovals = encode(opeople, n)
+        res = run_queries(model, world, orng, opeople, okeys, ovals, oitems, "train", dev, args.bs, full=False, qs=oq)
+        open_by_n[n] = value_summary(res, known)
+        if n == VECTOR_COUNTS[-1]:
+            open_fail = [{k: r[k] for k in ("question", "value", "answer")} for r in res if not r["value_ok"]]
+    smallest = {name: next((n for n in VECTOR_COUNTS if by_n[n]["exact"] >= 0.95), None)
+                for name, by_n in [("random_values_up_to_24_bytes", open_by_n), ("heldout_list_values", hval_by_n)]}
     # 3) general questions (no memory needed)
     gen_rates = {}
     gen_samples = {}
@@ -244,17 +328,26 @@ def main() -> None:
         "seconds": round(time.time() - t0, 1),
         "setup": {"people": args.people, "memories_in_namespace": len(keys),
                   "questions_per_person": args.questions_per_person, "heldout_value_people": args.heldout_people,
-                  "general_questions_per_split": args.general, "vectors_per_memory": 1, "decoding": "greedy"},
+                  "general_questions_per_split": args.general, "open_value_people": args.open_people,
+                  "vectors_per_memory": "1 unless stated", "decoding": "greedy"},
         "train_values_seen_phrasing": summarize(res_seen),
         "train_values_heldout_phrasing": summarize(res_held),
         "heldout_values_seen_phrasing": summarize(res_hval),
         "general_questions": gen_rates,
+        "vectors_per_memory": {
+            "note": "answer == memory text with the right memory's n vectors (hidden states at </s> and "
+                    "n-1 <pad> after the memory text), by n; random values: open_people people, 2 questions each",
+            "random_values_up_to_24_bytes": open_by_n,
+            "heldout_list_values": hval_by_n,
+            "smallest_n_reaching_0.95": smallest,
+        },
         "samples": {
             "seen_phrasing": [{k: r[k] for k in ("question", "prefix", "answer", "rag_answer")} for r in res_seen[:args.samples]],
             "heldout_phrasing_failures": [{k: r[k] for k in ("question", "prefix", "answer", "ret_all")}
                                           for r in res_held if not (r["ret_all"] and r["value_ok"])][:args.samples],
             "wrong_memory": [{k: r[k] for k in ("question", "wrong_memory", "wrong_answer")} for r in res_seen[:args.samples]],
             "heldout_values_failures": [{k: r[k] for k in ("question", "answer")} for r in res_hval if not r["value_ok"]][:args.samples],
+            f"random_values_failures_{VECTOR_COUNTS[-1]}_vectors": open_fail[:args.samples],
             "general": gen_samples,
         },
     }

@@ -236,8 +236,9 @@ export class PlaygroundEngine {
           );
           store = opened;
           report({ phase: "encoder", fraction: 0.9, message: "Preparing the memory encoder…" });
-          // A model trained for recall says how its memories must be encoded (<model>.json).
-          const config = entry.backend === "llamacpp" ? await loadModelConfig(path) : undefined;
+          // A model trained for recall says how its memories must be encoded (<model>.json, or
+          // model.json in its folder).
+          const config = await loadModelConfig(path);
           const encoder = createMemoryEncoder(backend, {
             ...config?.encoder,
             ...(request.value ? { value: request.value } : {}),
