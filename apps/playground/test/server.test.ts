@@ -2,6 +2,7 @@
  * The server without a browser: model folder confinement, JSONL parsing, and the security rules
  * (Host and Origin checks, body limits, validation), through Hono's in-process `app.request`.
  */
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,8 @@ import { loadConfig, type PlaygroundConfig } from "../src/server/config.js";
 import { PlaygroundEngine } from "../src/server/engine.js";
 import { listModels, resolveModel } from "../src/server/models.js";
 import { parseJsonl } from "../src/server/schemas.js";
+import type { WireEvent } from "../src/shared/api.js";
+import { MODELS_DIR } from "./harness.js";
 
 let root: string;
 let config: PlaygroundConfig;
@@ -178,4 +181,57 @@ describe("security", () => {
     expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
     expect(res.headers.get("x-frame-options")).toBeTruthy();
   });
+});
+
+const RECALL_ONNX = "recall-demo-onnx/model.mnemo.onnx";
+const recallOnnxMissing = existsSync(join(MODELS_DIR, RECALL_ONNX))
+  ? undefined
+  : `${MODELS_DIR}/${RECALL_ONNX} is missing (node scripts/setup.mjs converts the recall demo model)`;
+if (recallOnnxMissing) console.log(`recall demo ONNX test skipped: ${recallOnnxMissing}`);
+
+describe.skipIf(recallOnnxMissing !== undefined)("the recall demo model as ONNX", () => {
+  it("loads with its model.json (4 vectors) and recites a random value never seen in training", async () => {
+    const data = await mkdtemp(join(tmpdir(), "mnemo-playground-onnx-"));
+    const engine = new PlaygroundEngine({ ...config, modelsDir: MODELS_DIR, dataDir: data });
+    try {
+      const loaded = await engine.load({ model: RECALL_ONNX, store: "hnsw" }, () => {});
+      expect(loaded.backend).toBe("onnx");
+      expect(loaded.value).toBe("hidden-state");
+      expect(loaded.valueVectors).toBe(4);
+      const memory = "Anna Ryan's pet is called uffwq hbfjyklxp o";
+      const added = await engine.add({ text: memory, namespace: "onnx" });
+      expect(added.vectors).toBe(4);
+      const events: WireEvent[] = [];
+      await engine.generate(
+        "g1",
+        {
+          prompt: "User: What is Anna Ryan's pet's name?\nAssistant: ",
+          recall: {
+            enabled: true,
+            trigger: "<recall>",
+            topK: 5,
+            temperature: 0,
+            topP: 1,
+            minScore: -1,
+            maxRecalls: 1,
+            namespace: "onnx",
+          },
+          sampling: { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1 },
+          maxTokens: 80,
+        },
+        1,
+        async (e) => {
+          events.push(e);
+        },
+        new AbortController().signal,
+      );
+      const injected = events.find((e) => e.type === "memory-injected");
+      expect(injected?.type === "memory-injected" && injected.injection.vectorCount).toBe(4);
+      const text = events.map((e) => (e.type === "token" ? e.text : "")).join("");
+      expect(text.slice(text.indexOf("<recall>") + "<recall>".length)).toContain(memory);
+    } finally {
+      await engine.dispose();
+      await rm(data, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -9,7 +9,7 @@
 - --total-steps auto (first call only): measures the speed of the first steps and sets the total
   so that training takes config.train_seconds_total seconds over all calls; the number is stored in
   the checkpoint and the log, so a rerun can pass it explicitly for exact reproduction.
-- Stops at --max-seconds (this call's budget) or at the total, saves the checkpoint to DIR and
+- Stops at --max-seconds (this call's budget), at --stop-step or at the total, saves the checkpoint to DIR and
   (with --out) copies the loss-curve PNG and the JSON log there.
 - Checkpoint files are shards of at most 15 MB (the GPU machine returns files up to 16 MiB).
 """
@@ -167,6 +167,8 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     ap.add_argument("--max-seconds", type=float, default=1e9)
     ap.add_argument("--total-steps", default="auto")
+    ap.add_argument("--stop-step", type=int, default=None,
+                    help="end this call at this step (reproduces a run's split points exactly)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--no-opt-state", action="store_true", help="final save without optimizer state")
     ap.add_argument("--num-workers", type=int, default=None)
@@ -227,7 +229,7 @@ def main() -> None:
         total = state["total_steps"]
         if total is not None and step >= total:
             break
-        if time.time() - t_start > args.max_seconds:
+        if time.time() - t_start > args.max_seconds or (args.stop_step is not None and step >= args.stop_step):
             break
         batch = {k: v.to(dev, non_blocking=True) for k, v in next(it).items()}
         tot_for_sched = total if total is not None else 10**9

@@ -250,6 +250,8 @@ export class PlaygroundEngine {
             store: request.store,
             storeLocation: location,
             value: encoder.options.value,
+            valueVectors:
+              encoder.options.value === "hidden-state" ? encoder.options.valueVectors : 1,
             info: {
               name: info.name,
               architecture: info.architecture,

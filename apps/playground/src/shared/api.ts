@@ -58,6 +58,11 @@ export interface LoadedInfo {
   storeLocation: string;
   /** The value strategy used when memories are encoded. */
   value: ValueKind;
+  /**
+   * Vectors per memory with the `"hidden-state"` value (the model's config file, e.g. 4 for the
+   * recall demo model); 1 otherwise (`"token-embeddings"` injects one vector per token).
+   */
+  valueVectors: number;
   /** Facts about the model. */
   info: {
     name: string;

@@ -175,7 +175,12 @@ export function ModelView(props: {
               {loaded.store} — <code>{loaded.storeLocation}</code>
             </dd>
             <dt>values</dt>
-            <dd>{loaded.value}</dd>
+            <dd>
+              {loaded.value}
+              {loaded.value === "hidden-state"
+                ? ` · ${loaded.valueVectors} vector${loaded.valueVectors === 1 ? "" : "s"} per memory`
+                : ""}
+            </dd>
             <dt>widths</dt>
             <dd>
               hidden {loaded.info.hiddenWidth} · embedding {loaded.info.embeddingWidth} · vocab{" "}
