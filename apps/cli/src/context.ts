@@ -7,6 +7,7 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
 import {
+  configEncoderOptions,
   createMemoryEncoder,
   type InferenceBackend,
   loadModelConfig,
@@ -81,6 +82,7 @@ export interface StoreOptions extends ModelOptions {
   value?: ValueStrategy;
   keyTemplate?: string;
   valueVectors?: number;
+  valueFiller?: string;
 }
 
 /** Everything a command may need, opened lazily and closed together. */
@@ -139,10 +141,11 @@ export async function openSession(
     });
     const encoder = createMemoryEncoder(backend, {
       // A model trained for recall says how its memories must be encoded (<model>.json beside it).
-      ...config?.encoder,
+      ...configEncoderOptions(config?.encoder, options.value),
       ...(options.value ? { value: options.value } : {}),
       ...(options.keyTemplate ? { keyTemplate: options.keyTemplate } : {}),
       ...(options.valueVectors === undefined ? {} : { valueVectors: options.valueVectors }),
+      ...(options.valueFiller === undefined ? {} : { valueFiller: options.valueFiller }),
     });
     return {
       backend,

@@ -63,6 +63,12 @@ export type DemoOptions = ModelOptions & {
 
 export async function runDemo(options: DemoOptions): Promise<void> {
   if (options.recallModel) return runRecallModelDemo(options);
+  if (options.valueVectors !== undefined) {
+    throw new MnemoError(
+      "INVALID_OPTION",
+      "--value-vectors applies to the recall demo model only: add --recall-model (Gemma was never trained to read several hidden-state vectors).",
+    );
+  }
   const maxTokens = options.maxTokens ?? 32;
   const { backend, modelPath } = await openBackend(options);
   const dir = await mkdtemp(join(tmpdir(), "mnemo-demo-"));
@@ -283,7 +289,7 @@ async function runRecallModelDemo(options: DemoOptions): Promise<void> {
       else
         console.log(
           `\n${correct}/${results.length} answers state the stored fact. The model was trained (packages/model-recall-demo) ` +
-            "to read a memory from the one vector injected after <recall>; the answer is that memory's sentence.",
+            `to read a memory from the ${encoder.options.valueVectors === 1 ? "one vector" : `${encoder.options.valueVectors} vectors`} injected after <recall>; the answer is that memory's sentence.`,
         );
     } finally {
       await encoder.dispose();

@@ -12,15 +12,23 @@ import { runDemo } from "./demo.js";
 import { runGenerate } from "./generate.js";
 import { memoryAdd, memoryDelete, memoryImport, memoryList, memorySearch } from "./memory.js";
 
+// A reader that goes away (`mnemo demo | head`) is not an error. Exiting at once would deadlock a
+// native engine caught mid-decode (measured: even process.exit hangs), so write nothing more and
+// let the command finish and free the engine as usual.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+});
+
 const number = (value: string): number => {
   const n = Number(value);
   if (value.trim() === "" || Number.isNaN(n)) throw new InvalidArgumentError("must be a number");
   return n;
 };
 const integer = (value: string): number => {
-  const n = number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError("must be an integer");
-  return n;
+  // Plain decimal digits only: Number() would also take "1e1" or "0x4".
+  if (!/^[+-]?\d+$/.test(value.trim())) throw new InvalidArgumentError("must be an integer");
+  return Number(value);
 };
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -58,6 +66,10 @@ function withEncoder(cmd: Command): Command {
       "--value-vectors <n>",
       "vectors per memory value with --value hidden-state (default: the model's config file, else 1)",
       integer,
+    )
+    .option(
+      "--value-filler <token>",
+      'with --value-vectors > 1: the one token fed after the memory for each further vector, e.g. "<pad>" (default: the model\'s config file)',
     );
 }
 

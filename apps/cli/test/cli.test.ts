@@ -1,7 +1,7 @@
 /**
  * The `mnemo` command end to end: the built binary, real models, real stores in temp folders.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -358,10 +358,53 @@ describe.skipIf(missing(RECALL_MODEL) ?? missing(CLI))("mnemo demo --recall-mode
     }
   }, 60_000);
 
+  it("another value strategy than model.json's works (its vector settings are dropped)", async () => {
+    const store = await mkdtemp(join(tmpdir(), "mnemo-cli-value-"));
+    try {
+      const r = await mnemo([
+        "memory",
+        "add",
+        "--model",
+        RECALL_MODEL,
+        "--store",
+        store,
+        "--value",
+        "mean-embedding",
+        "The user's pet is called Snowball",
+      ]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+    } finally {
+      await rm(store, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("a reader that goes away (| head) ends the demo quietly", async () => {
+    const child = spawn(process.execPath, [CLI, "demo", "--recall-model"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += String(d);
+    });
+    await new Promise<void>((done) => child.stdout.once("data", () => done()));
+    child.stdout.destroy(); // as `head -1` exits
+    const code = await new Promise<number | null>((done) => child.on("exit", done));
+    expect(stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
+    expect(code).toBe(0);
+  }, 60_000);
+
   it("--value-vectors 0 is refused with INVALID_OPTION and no stack trace", async () => {
     const r = await mnemo(["demo", "--recall-model", "--value-vectors", "0"]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/\[INVALID_OPTION\].*valueVectors/);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    for (const bad of ["1e1", "0x4", "abc"]) {
+      const b = await mnemo(["demo", "--recall-model", "--value-vectors", bad]);
+      expect(b.stderr, bad).toMatch(/\[INVALID_OPTION\].*must be an integer/);
+    }
+    // without --recall-model (Gemma) it is refused before any model loads
+    const g = await mnemo(["demo", "--value-vectors", "4"]);
+    expect(g.stderr).toMatch(/\[INVALID_OPTION\].*--recall-model/);
   }, 60_000);
 });

@@ -47,7 +47,8 @@ export interface MemoryEncoderOptions {
   /**
    * `"hidden-state"` only: vectors per value, an integer in [1, 64]. Default 1 (the seed's one
    * vector). More vectors carry more content (the recall demo model spells random strings of up to
-   * 24 bytes from 4–8); each costs one KV position at injection and one decode step at encoding.
+   * 24 bytes from 2–4: 0.975 / 0.99 exact); each costs one KV position at injection and one decode
+   * step at encoding.
    */
   valueVectors?: number;
   /**
@@ -112,7 +113,7 @@ export function createMemoryEncoder(
   if (resolved.valueVectors > 1 && resolved.value !== "hidden-state") {
     throw new MnemoError(
       "INVALID_OPTION",
-      `valueVectors applies to the "hidden-state" value only (the other strategies set their own count).`,
+      `valueVectors (${resolved.valueVectors}) applies to the "hidden-state" value only (the other strategies set their own count): use value "hidden-state" with a valueFiller token, or valueVectors 1.`,
     );
   }
   let fillerToken: number | undefined;

@@ -1,14 +1,17 @@
 /**
- * A model's mnemo settings, shipped beside its GGUF weights: a JSON file named like the model
- * (`model.gguf` → `model.json`), or `model.json` in the model's folder. Models trained for recall
- * need their encoder settings to match their training (e.g. `@mnemo/model-recall-demo`:
- * `{ "trigger": "<recall>", "encoder": { "value": "hidden-state", "keyTemplate": "{text}</s>" } }`).
+ * A model's mnemo settings, shipped beside its weights: a JSON file named like the GGUF
+ * (`recall.gguf` → `recall.json`), or `model.json` in the model's folder (also for ONNX models).
+ * Models trained for recall need their encoder settings to match their training (e.g.
+ * `@mnemo/model-recall-demo`: `{ "trigger": "<recall>", "encoder": { "value": "hidden-state",
+ * "keyTemplate": "{text}</s>", "valueVectors": 4, "valueFiller": "<pad>" } }`).
  */
-import { type MemoryEncoderOptions, VALUE_STRATEGIES } from "./encoder.js";
+import { type MemoryEncoderOptions, VALUE_STRATEGIES, type ValueStrategy } from "./encoder.js";
 import { MnemoError } from "./errors.js";
 
-/** What a model's config file may say. Every field is optional. */
+/** What a model's config file may say. Every field is optional; unknown fields are refused. */
 export interface ModelConfig {
+  /** The model's name, for display. */
+  name?: string;
   /** The recall trigger the model was trained with. */
   trigger?: string;
   /** How memories must be encoded for this model. */
@@ -17,6 +20,8 @@ export interface ModelConfig {
   prompt?: {
     /** The template; `{question}` stands for the user's text. */
     template?: string;
+    /** Languages the model was trained on (BCP 47 tags such as `"zh"`, `"en"`), for display. */
+    language?: string[];
   };
   /** Stop strings. */
   stop?: string[];
@@ -36,7 +41,20 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
   };
   if (typeof json !== "object" || json === null || Array.isArray(json)) bad("not a JSON object");
   const c = json as Record<string, unknown>;
+  // A misspelt key would silently encode memories the wrong way: refuse it.
+  const only = (obj: Record<string, unknown>, where: string, keys: string[]) => {
+    const unknown = Object.keys(obj).filter((k) => !keys.includes(k));
+    if (unknown.length > 0)
+      bad(
+        `unknown ${where}key${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} (known: ${keys.join(", ")})`,
+      );
+  };
+  only(c, "", ["name", "trigger", "encoder", "prompt", "stop"]);
   const out: ModelConfig = {};
+  if (c.name !== undefined) {
+    if (typeof c.name !== "string") bad('"name" must be a string');
+    out.name = c.name as string;
+  }
   if (c.trigger !== undefined) {
     if (typeof c.trigger !== "string" || c.trigger === "")
       bad('"trigger" must be a non-empty string');
@@ -44,7 +62,8 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
   }
   if (c.encoder !== undefined) {
     const e = c.encoder as Record<string, unknown>;
-    if (typeof e !== "object" || e === null) bad('"encoder" must be an object');
+    if (typeof e !== "object" || e === null || Array.isArray(e)) bad('"encoder" must be an object');
+    only(e, "encoder ", ["value", "keyTemplate", "addBos", "valueVectors", "valueFiller"]);
     const encoder: MemoryEncoderOptions = {};
     if (e.value !== undefined) {
       if (!VALUE_STRATEGIES.includes(e.value as never))
@@ -74,10 +93,19 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
   }
   if (c.prompt !== undefined) {
     const p = c.prompt as Record<string, unknown>;
-    if (typeof p !== "object" || p === null) bad('"prompt" must be an object');
+    if (typeof p !== "object" || p === null || Array.isArray(p)) bad('"prompt" must be an object');
+    only(p, "prompt ", ["template", "language"]);
     if (p.template !== undefined && typeof p.template !== "string")
       bad('"prompt.template" must be a string');
-    out.prompt = p.template === undefined ? {} : { template: p.template as string };
+    if (
+      p.language !== undefined &&
+      (!Array.isArray(p.language) || p.language.some((l) => typeof l !== "string"))
+    )
+      bad('"prompt.language" must be an array of strings');
+    out.prompt = {
+      ...(p.template === undefined ? {} : { template: p.template as string }),
+      ...(p.language === undefined ? {} : { language: p.language as string[] }),
+    };
   }
   if (c.stop !== undefined) {
     if (!Array.isArray(c.stop) || c.stop.some((s) => typeof s !== "string"))
@@ -85,6 +113,24 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
     out.stop = c.stop as string[];
   }
   return out;
+}
+
+/**
+ * The encoder options a model's config file asks for, when the user picks `value` (or nothing).
+ * The config's `valueVectors` and `valueFiller` describe its own value strategy: they are dropped
+ * when the user picks another one, so choosing e.g. `"mean-embedding"` for a recall-trained model
+ * does not fail on settings the user never wrote.
+ * @param encoder the config's `encoder` (may be `undefined`)
+ * @param value the strategy the user chose, if any
+ */
+export function configEncoderOptions(
+  encoder: MemoryEncoderOptions | undefined,
+  value?: ValueStrategy,
+): MemoryEncoderOptions {
+  if (!encoder) return {};
+  if (value === undefined || value === (encoder.value ?? "mean-embedding")) return { ...encoder };
+  const { valueVectors: _vectors, valueFiller: _filler, ...rest } = encoder;
+  return rest;
 }
 
 /**

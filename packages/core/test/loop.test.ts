@@ -405,6 +405,34 @@ describe("model config files", () => {
     expect(() => parseModelConfig({ encoder: { valueFiller: 7 } }, "m.json")).toThrow(
       /encoder.valueFiller/,
     );
+    // misspelt keys would silently change how memories are encoded
+    expect(() => parseModelConfig({ encoder: { valuevectors: 4 } }, "m.json")).toThrow(
+      expect.objectContaining({
+        code: "MODEL_INVALID",
+        message: expect.stringMatching(/"valuevectors"/),
+      }),
+    );
+    expect(() => parseModelConfig({ encoders: {} }, "m.json")).toThrow(/unknown key "encoders"/);
+    expect(
+      parseModelConfig({ name: "x", prompt: { template: "{question}", language: ["zh"] } }, "m"),
+    ).toEqual({ name: "x", prompt: { template: "{question}", language: ["zh"] } });
+  });
+
+  it("drops the config's vector settings when the user picks another value strategy", async () => {
+    const { configEncoderOptions } = await import("../src/model-config.js");
+    const recall = {
+      value: "hidden-state" as const,
+      keyTemplate: "{text}</s>",
+      valueVectors: 4,
+      valueFiller: "<pad>",
+    };
+    expect(configEncoderOptions(recall)).toEqual(recall);
+    expect(configEncoderOptions(recall, "hidden-state")).toEqual(recall);
+    expect(configEncoderOptions(recall, "mean-embedding")).toEqual({
+      value: "hidden-state",
+      keyTemplate: "{text}</s>",
+    });
+    expect(configEncoderOptions(undefined, "token-embeddings")).toEqual({});
   });
 
   it("finds <name>.json beside a GGUF and model.json in a GGUF's or an ONNX model's folder", async () => {

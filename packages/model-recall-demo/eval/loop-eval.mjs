@@ -65,12 +65,32 @@ const { values: args } = parseArgs({
     quiet: { type: "boolean", default: false },
   },
 });
-const N_PEOPLE = Number(args.people);
-const N_HELDOUT = Number(args["heldout-people"]);
-const N_GENERAL = Number(args.general);
-const N_OPEN = Number(args["open-people"]);
-const VECTORS = args.vectors.split(",").map(Number);
-if (!["llamacpp", "onnx"].includes(args.backend)) throw new Error("--backend: llamacpp or onnx");
+/** A usage error: one line, no stack trace. */
+function usage(message) {
+  console.error(`loop-eval: ${message}`);
+  process.exit(2);
+}
+const count = (name) => {
+  const v = args[name];
+  if (!/^\d+$/.test(v)) usage(`--${name} must be a whole number, got "${v}"`);
+  return Number(v);
+};
+const N_PEOPLE = count("people");
+const N_HELDOUT = count("heldout-people");
+const N_GENERAL = count("general");
+const N_OPEN = count("open-people");
+const VECTORS = args.vectors.split(",").map((v) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64)
+    usage(`--vectors takes integers 1–64 separated by commas, got "${args.vectors}"`);
+  return Number(v);
+});
+if (!["llamacpp", "onnx"].includes(args.backend))
+  usage(`--backend must be llamacpp or onnx, got "${args.backend}"`);
+const modelFile = args.backend === "onnx" ? args["onnx-model"] : args.model;
+if (!existsSync(modelFile))
+  usage(
+    `${modelFile} does not exist (node scripts/setup.mjs makes the ONNX copy; see --onnx-model)`,
+  );
 const OUT =
   args.out ?? path.join(pkg, args.backend === "onnx" ? "eval-loop-onnx.json" : "eval-loop.json");
 const FIXTURE_SEED = 20261129; // evaluate.py's default --seed

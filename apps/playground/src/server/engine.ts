@@ -8,6 +8,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
 import {
+  configEncoderOptions,
   createMemoryEncoder,
   encodeMemories,
   type GenerationEvent,
@@ -240,7 +241,7 @@ export class PlaygroundEngine {
           // model.json in its folder).
           const config = await loadModelConfig(path);
           const encoder = createMemoryEncoder(backend, {
-            ...config?.encoder,
+            ...configEncoderOptions(config?.encoder, request.value),
             ...(request.value ? { value: request.value } : {}),
           });
           const { info } = backend;
