@@ -45,30 +45,36 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const pkg = path.resolve(here, "..");
 const root = path.resolve(pkg, "../..");
 
-const { values: args } = parseArgs({
-  options: {
-    people: { type: "string", default: "100" },
-    "heldout-people": { type: "string", default: "30" },
-    "open-people": { type: "string", default: "100" },
-    vectors: { type: "string", default: "1,2,4,8" },
-    backend: { type: "string", default: "llamacpp" },
-    "onnx-model": {
-      type: "string",
-      default: path.join(root, ".mnemo/models/recall-demo-onnx/model.mnemo.onnx"),
-    },
-    general: { type: "string", default: "200" },
-    out: { type: "string" },
-    threads: { type: "string", default: "1" },
-    fixture: { type: "string" },
-    python: { type: "string" },
-    model: { type: "string", default: path.join(pkg, "model", "mnemo-recall-demo.gguf") },
-    quiet: { type: "boolean", default: false },
-  },
-});
 /** A usage error: one line, no stack trace. */
 function usage(message) {
   console.error(`loop-eval: ${message}`);
   process.exit(2);
+}
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      people: { type: "string", default: "100" },
+      "heldout-people": { type: "string", default: "30" },
+      "open-people": { type: "string", default: "100" },
+      vectors: { type: "string", default: "1,2,4,8" },
+      backend: { type: "string", default: "llamacpp" },
+      "onnx-model": {
+        type: "string",
+        default: path.join(root, ".mnemo/models/recall-demo-onnx/model.mnemo.onnx"),
+      },
+      general: { type: "string", default: "200" },
+      out: { type: "string" },
+      threads: { type: "string", default: "1" },
+      fixture: { type: "string" },
+      python: { type: "string" },
+      model: { type: "string", default: path.join(pkg, "model", "mnemo-recall-demo.gguf") },
+      quiet: { type: "boolean", default: false },
+    },
+  }));
+} catch (error) {
+  usage(error.message);
 }
 const count = (name) => {
   const v = args[name];
@@ -79,6 +85,7 @@ const N_PEOPLE = count("people");
 const N_HELDOUT = count("heldout-people");
 const N_GENERAL = count("general");
 const N_OPEN = count("open-people");
+if (count("threads") < 1) usage("--threads must be at least 1");
 const VECTORS = args.vectors.split(",").map((v) => {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64)
     usage(`--vectors takes integers 1–64 separated by commas, got "${args.vectors}"`);
