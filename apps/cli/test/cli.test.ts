@@ -387,11 +387,15 @@ describe.skipIf(missing(RECALL_MODEL) ?? missing(CLI))("mnemo demo --recall-mode
     child.stderr.on("data", (d) => {
       stderr += String(d);
     });
-    await new Promise<void>((done) => child.stdout.once("data", () => done()));
-    child.stdout.destroy(); // as `head -1` exits
-    const code = await new Promise<number | null>((done) => child.on("exit", done));
-    expect(stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
-    expect(code).toBe(0);
+    try {
+      await new Promise<void>((done) => child.stdout.once("data", () => done()));
+      child.stdout.destroy(); // as `head -1` exits
+      const code = await new Promise<number | null>((done) => child.on("exit", done));
+      expect(stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL"); // never leave a hung CLI behind
+    }
   }, 60_000);
 
   it("--value-vectors 0 is refused with INVALID_OPTION and no stack trace", async () => {
