@@ -167,27 +167,24 @@ export function createMemoryEncoder(
     sequence ??= backend.createSequence();
     const seq = await sequence;
     await seq.truncate(0);
-    const out = await seq.forwardTokens(keyTokens, {
-      wantHiddenState: true,
-      ...(signal ? { signal } : {}),
-    });
-    if (!out.hiddenState)
-      throw new MnemoError("BACKEND_FAILURE", "The backend returned no hidden state.");
-    const key = out.hiddenState;
+    /** Forwards `tokens` and returns the last position's final hidden state. */
+    const hiddenAfter = async (tokens: readonly number[]): Promise<Float32Array> => {
+      const out = await seq.forwardTokens(tokens, {
+        wantHiddenState: true,
+        ...(signal ? { signal } : {}),
+      });
+      if (!out.hiddenState)
+        throw new MnemoError("BACKEND_FAILURE", "The backend returned no hidden state.");
+      return out.hiddenState;
+    };
+    const key = await hiddenAfter(keyTokens);
     let value: Float32Array;
     if (resolved.value === "hidden-state") {
       value = new Float32Array(resolved.valueVectors * embeddingWidth);
       value.set(key, 0);
       // Further vectors: the hidden state after each filler token (causal, so vector 1 stays the key).
-      for (let i = 1; i < resolved.valueVectors; i++) {
-        const next = await seq.forwardTokens([fillerToken as number], {
-          wantHiddenState: true,
-          ...(signal ? { signal } : {}),
-        });
-        if (!next.hiddenState)
-          throw new MnemoError("BACKEND_FAILURE", "The backend returned no hidden state.");
-        value.set(next.hiddenState, i * embeddingWidth);
-      }
+      for (let i = 1; i < resolved.valueVectors; i++)
+        value.set(await hiddenAfter([fillerToken as number]), i * embeddingWidth);
     } else {
       const rows = await backend.tokenEmbeddings(textTokens);
       value = resolved.value === "token-embeddings" ? rows : meanRows(rows, embeddingWidth);

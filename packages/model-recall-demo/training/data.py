@@ -584,6 +584,17 @@ def make_people(world: World, rng: random.Random, n: int, split: str) -> list[Pe
     return people
 
 
+def open_value_items(world: World, seed: int, n: int) -> tuple[list[Person], list[tuple[int, str]], list[str]]:
+    """The n-vector test (evaluate.py and the fixture alike): n people, alternating zh / en, whose
+    values are random strings of 1..24 bytes (birthdays: any year), two questions each about
+    non-birthday facts in seen phrasing. Returns (people, (person index, fact type) items,
+    questions); its own generator, so the other test items do not depend on n."""
+    rng = random.Random(f"eval-open:{seed}")
+    people = [world.person(rng, LANGS[i % 2], open_values=True, open_max_bytes=24) for i in range(n)]
+    items = [(pi, ft) for pi in range(n) for ft in rng.sample(FACT_TYPES[1:], 2)]
+    return people, items, [world.question(rng, people[pi], ft, "train") for pi, ft in items]
+
+
 def eval_fixture(seed: int, people: int, questions_per_person: int, heldout_people: int,
                  general: int, open_people: int = 0) -> dict:
     """Test people (new combinations of training-list values, and people with held-out values only),
@@ -613,11 +624,8 @@ def eval_fixture(seed: int, people: int, questions_per_person: int, heldout_peop
     for split in ["train", "heldout"]:
         gen[split] = [{"question": q, "answer": a} for q, a in
                       (world.general(rng, LANGS[i % 2], split) for i in range(general))]
-    # random-value people (evaluate.py's n-vector test): their own generator, as in evaluate.py
-    orng = random.Random(f"eval-open:{seed}")
-    ops = [world.person(orng, LANGS[i % 2], open_values=True, open_max_bytes=24) for i in range(open_people)]
-    oitems = [(pi, ft) for pi in range(len(ops)) for ft in orng.sample(FACT_TYPES[1:], 2)]
-    oq = [{"person": pi, "ftype": ft, "question": world.question(orng, ops[pi], ft, "train")} for pi, ft in oitems]
+    ops, oitems, oqs = open_value_items(world, seed, open_people)
+    oq = [{"person": pi, "ftype": ft, "question": q} for (pi, ft), q in zip(oitems, oqs)]
     return {
         "seed": seed, "prompt_template": PROMPT.replace("{q}", "{question}"), "fact_types": FACT_TYPES,
         "people": person_rows(ps), "heldout_value_people": person_rows(hps), "open_value_people": person_rows(ops),

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 import tok
 from batching import encode_memory
-from data import FACT_TYPES, LANGS, PROMPT, RAG_PROMPT, Person, World
+from data import FACT_TYPES, LANGS, PROMPT, RAG_PROMPT, World, make_people, open_value_items
 from train import load_model
 
 
@@ -115,17 +115,6 @@ def text_of(ids: list[int]) -> str:
 def rate(xs) -> float:
     xs = list(xs)
     return round(sum(xs) / len(xs), 4) if xs else None
-
-
-def make_people(world: World, rng: random.Random, n: int, split: str) -> list[Person]:
-    people, names = [], set()
-    while len(people) < n:
-        p = world.person(rng, LANGS[len(people) % 2], split=split)
-        if p.name in names:
-            continue
-        names.add(p.name)
-        people.append(p)
-    return people
 
 
 def run_queries(model, world, rng, people, keys, vals, qitems, phr_split, dev, bs, wrong_shift=2, full=True,
@@ -270,7 +259,8 @@ def main() -> None:
     rng = random.Random(f"eval:{args.seed}")
 
     def encode(people, n=1):
-        """keys (N*6, d) and n-vector values (N*6, n, d), as mnemo's encoder makes them."""
+        """keys (N*6, d) and n-vector values (N*6, n, d), as mnemo's encoder makes them. Attention
+        is causal, so the first k of these n vectors are the k-vector value: slice, do not re-run."""
         mems = [encode_memory(p.memory(ft), n) for p in people for ft in FACT_TYPES]
         vals = hidden_rows(model, mems, [len(m) - n for m in mems], dev, args.bs, n)
         return vals[:, 0], vals
@@ -283,30 +273,26 @@ def main() -> None:
     res_held = run_queries(model, world, rng, people, keys, vals1, qitems, "heldout", dev, args.bs)
     # 2) people whose values are all held out of training (their own namespace of N people)
     hpeople = make_people(world, rng, args.heldout_people, "heldout")
-    hkeys, hvals1 = encode(hpeople)
+    hkeys, hvals = encode(hpeople, VECTOR_COUNTS[-1])
     hitems = [(pi, ft) for pi in range(len(hpeople)) for ft in FACT_TYPES]
-    res_hval = run_queries(model, world, rng, hpeople, hkeys, hvals1, hitems, "train", dev, args.bs)
+    res_hval = run_queries(model, world, rng, hpeople, hkeys, hvals[:, :1], hitems, "train", dev, args.bs)
     hq = [r["question"] for r in res_hval]
     known = known_pieces(world)
     hval_by_n = {}
     for n in VECTOR_COUNTS:
-        res = res_hval if n == 1 else run_queries(model, world, rng, hpeople, hkeys, encode(hpeople, n)[1], hitems,
+        res = res_hval if n == 1 else run_queries(model, world, rng, hpeople, hkeys, hvals[:, :n], hitems,
                                                   "train", dev, args.bs, full=False, qs=hq)
         hval_by_n[n] = value_summary(res, known)
     # 2b) random values never seen (open vocabulary), 1..24 bytes, through n vectors
-    orng = random.Random(f"eval-open:{args.seed}")
-    opeople = []
-    while len(opeople) < args.open_people:
-        opeople.append(world.person(orng, LANGS[len(opeople) % 2], open_values=True, open_max_bytes=24))
-    oitems = [(pi, ft) for pi in range(len(opeople)) for ft in orng.sample(FACT_TYPES[1:], 2)]
-    oq = [world.question(orng, opeople[pi], ft, "train") for pi, ft in oitems]
+    opeople, oitems, oq = open_value_items(world, args.seed, args.open_people)
+    okeys, ovals = encode(opeople, VECTOR_COUNTS[-1])
     open_by_n = {}
     for n in VECTOR_COUNTS:
-        okeys, ovals = encode(opeople, n)
-        res = run_queries(model, world, orng, opeople, okeys, ovals, oitems, "train", dev, args.bs, full=False, qs=oq)
+        res = run_queries(model, world, rng, opeople, okeys, ovals[:, :n], oitems, "train", dev, args.bs,
+                          full=False, qs=oq)
         open_by_n[n] = value_summary(res, known)
         if n == VECTOR_COUNTS[-1]:
-            open_fail = [{k: r[k] for k in ("question", "value", "answer")} for r in res if not r["value_ok"]]
+            open_fail = [{k: r[k] for k in ("question", "value", "answer")} for r in res if not r["text_ok"]]
     smallest = {name: next((n for n in VECTOR_COUNTS if by_n[n]["exact"] >= 0.95), None)
                 for name, by_n in [("random_values_up_to_24_bytes", open_by_n), ("heldout_list_values", hval_by_n)]}
     # 3) general questions (no memory needed)
