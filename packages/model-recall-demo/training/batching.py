@@ -99,13 +99,14 @@ class BatchStream(torch.utils.data.IterableDataset):
     from (seed, start_step, worker id); DataLoader interleaves workers round-robin, so the stream
     is a deterministic function of (seed, start_step, num_workers)."""
 
-    def __init__(self, seed: int, start_step: int, batch_cfg: dict) -> None:
+    def __init__(self, seed: int, start_step: int, batch_cfg: dict, data_version: int = 1) -> None:
         self.seed, self.start_step, self.batch_cfg = seed, start_step, batch_cfg
+        self.data_version = data_version  # data.World's corpus version (config "data_version")
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         wid = info.id if info is not None else 0
         rng = random.Random(f"{self.seed}:{self.start_step}:{wid}")
-        world = World()
+        world = World(self.data_version)
         while True:
             yield make_batch(world, rng, **self.batch_cfg)

@@ -161,7 +161,10 @@ def memory_text(lang: str, name: str, ftype: str, value: str) -> str:
 class World:
     """Value lists, names, phrasings and general-question generators with their held-out splits."""
 
-    def __init__(self) -> None:
+    def __init__(self, data_version: int = 1) -> None:
+        """data_version 1: the corpus of stages 1-3 (and evaluate.py's test items); 2: stage 4's
+        (broader paraphrase vocabulary, lists/knowledge.tsv, name-string and name-frame families)."""
+        self.data_version = data_version
         self.values: dict[str, dict[str, dict[str, list[str]]]] = {}  # ftype -> lang -> split -> values
         for ftype, fname in [("city", "cities.tsv"), ("food", "foods.tsv"), ("job", "jobs.tsv"),
                              ("allergy", "allergies.tsv")]:
@@ -189,7 +192,7 @@ class World:
                 self.phr[ftype][lang] = {
                     "train": [t for i, t in enumerate(lst) if i % 5 != 4],
                     "heldout": held,
-                    "generated": paraphrases(ftype, lang, held),  # training only
+                    "generated": paraphrases(ftype, lang, held, more=data_version >= 2),  # training only
                 }
         self.capitals = _read_tsv("capitals.tsv")
         chat = _read_tsv("chat.tsv")
@@ -201,11 +204,35 @@ class World:
         # Extra training-only chit-chat (hard negatives that mention birthdays, pets, cities, ...),
         # minus anything equal to a held-out item.
         self.heldout_general = {normalize(q) for lang in LANGS for q, _ in self.chat[lang]["heldout"]}
-        for r in _read_tsv("chat_extra.tsv"):
-            if normalize(r[1]) not in self.heldout_general:
+        extra = _read_tsv("chat_extra.tsv") + (_read_tsv("knowledge.tsv") if data_version >= 2 else [])
+        for r in extra:
+            if not self.near_heldout_general(r[1]):
                 self.chat[r[0]]["train"].append((r[1], r[2]))
+        self.general_families = self.GENERAL_FAMILIES + (self.GENERAL_FAMILIES_V2 if data_version >= 2 else [])
         cap_tr, cap_ho = _split(self.capitals, 0.2, "capitals")
         self.capitals_split = {"train": cap_tr, "heldout": cap_ho}
+
+    # Words of the held-out general families: a training item using them would leak the family.
+    HELDOUT_FAMILY_WORDS = ["leap", "闰年", "initial", "首字母", "缩写", "minutes are in", "个小时是多少分钟",
+                            "month comes after", "下一个月"]
+
+    def near_heldout_general(self, q: str) -> bool:
+        """True if q equals a held-out chit-chat item or (data_version 2) shares most of its
+        character bigrams with one (Jaccard ≥ 0.5: a rewording) or uses a held-out family's words;
+        such items stay out of training."""
+        n = normalize(q)
+        if n in self.heldout_general:
+            return True
+        if self.data_version < 2:  # stages 1-3 used the exact rule only (kept: reproducible)
+            return False
+        if any(w in q.lower() for w in self.HELDOUT_FAMILY_WORDS):
+            return True
+        grams = {n[i:i + 2] for i in range(len(n) - 1)}
+        for h in self.heldout_general:
+            hg = {h[i:i + 2] for i in range(len(h) - 1)}
+            if grams and hg and len(grams & hg) / len(grams | hg) >= 0.5:
+                return True
+        return False
 
     # ---- people -------------------------------------------------------------------------
     def random_name(self, rng: random.Random, lang: str) -> str:
@@ -279,16 +306,26 @@ class World:
                         # held-out families (never in training):
                         "leap_year", "minutes", "name_initials", "month_after"]
     HELDOUT_FAMILIES = {"leap_year", "minutes", "name_initials", "month_after"}
+    # stage 4 (data_version 2): more negatives that name a person, some in the memory questions'
+    # own frames ("What is {P} {X}?", "{N}的{X}是什么？") with X an attribute of the name itself,
+    # and a bank of general-knowledge questions (lists/knowledge.tsv)
+    GENERAL_FAMILIES_V2 = ["name_string", "name_string", "name_frames", "name_frames", "name_frames",
+                           "chat", "chat", "chat"]
 
     def general(self, rng: random.Random, lang: str, split: str = "train") -> tuple[str, str]:
-        fams = [f for f in self.GENERAL_FAMILIES if (f in self.HELDOUT_FAMILIES) == (split == "heldout")]
+        """A general question (wrapped) and its answer."""
+        return self.general_item(rng, lang, split)[1:]
+
+    def general_item(self, rng: random.Random, lang: str, split: str = "train") -> tuple[str, str, str]:
+        """(family, question, answer): general() with the family it came from (for per-family rates)."""
+        fams = [f for f in self.general_families if (f in self.HELDOUT_FAMILIES) == (split == "heldout")]
         if split == "heldout":
             fams = fams + ["chat"]  # held-out chit-chat / knowledge items
         while True:
             fam = rng.choice(fams)
             q, a = getattr(self, f"_g_{fam}")(rng, lang, split)
-            if split != "train" or normalize(q) not in self.heldout_general:
-                return self.wrap(rng, q, lang), a
+            if split != "train" or not self.near_heldout_general(q):
+                return fam, self.wrap(rng, q, lang), a
 
     def _g_arith(self, rng, lang, split):
         a, b = rng.randint(1, 99), rng.randint(1, 99)
@@ -503,6 +540,105 @@ class World:
             return rng.choice([f"{zh}有几条腿？", f"一只{zh}有多少条腿？"]), f"{zh}有{n}条腿。"
         return rng.choice([f"How many legs does a {en} have?", f"How many legs has a {en} got?"]), \
             f"A {en} has {n} legs."
+
+    # stage 4 families (data_version 2)
+    VOWELS = set("aeiouAEIOU")
+
+    def _g_name_string(self, rng, lang, split):
+        """Tasks on a name as a string, in shapes other than the memory frames."""
+        n, m = self.random_name(rng, lang), self.random_name(rng, lang)
+        if lang == "zh":
+            k = rng.randrange(7)
+            if k == 0:
+                c = rng.choice(n + rng.choice(self.given_zh))
+                has = "有" if c in n else "没有"
+                return rng.choice([f"{n}的名字里有“{c}”字吗？", f"“{n}”这个名字包含“{c}”吗？"]), f"{n}的名字里{has}“{c}”字。"
+            if k == 1:
+                return rng.choice([f"用{n}的名字写一句欢迎词。", f"写一句欢迎{n}的话。"]), f"欢迎{n}加入我们！"
+            if k == 2:
+                return rng.choice([f"给{n}写个信的开头。", f"给{n}写封信，开头怎么写？"]), f"亲爱的{n}：你好！"
+            if k == 3:
+                return rng.choice([f"给{n}起个小名。", f"{n}可以叫什么昵称？"]), f"叫“小{n[-1]}”怎么样？"
+            if k == 4:
+                return rng.choice([f"把{n}重复两遍。", f"把“{n}”写两遍。"]), f"{n}{n}"
+            if k == 5:
+                longer = n if len(n) > len(m) else m if len(m) > len(n) else ""
+                a = f"{longer}的名字字数更多。" if longer else "两个名字字数一样多。"
+                return f"{n}和{m}谁的名字字数多？", a
+            return rng.choice([f"{n}的名字第二个字是什么？", f"“{n}”的第二个字是哪个？"]), f"第二个字是“{n[1]}”。"
+        first, last = n.split(" ", 1)
+        k = rng.randrange(9)
+        if k == 0:
+            v = sum(ch in self.VOWELS for ch in n)
+            return rng.choice([f"How many vowels are in {n}?", f"Count the vowels in {n}."]), f"{n} has {v} vowels."
+        if k == 1:
+            c = rng.choice(LETTERS)
+            has = "contains" if c in n.lower() else "does not contain"
+            return f"Does {n} contain the letter {c}?", f"{n} {has} the letter {c}."
+        if k == 2:
+            a, b = sorted([first, m.split(" ", 1)[0]])
+            return f"Which comes first alphabetically, {first} or {m.split(' ', 1)[0]}?", f"{a} comes first."
+        if k == 3:
+            return rng.choice([f"Spell {first} with dashes.", f"Spell out {first} letter by letter."]), "-".join(first)
+        if k == 4:
+            return rng.choice([f"Write {n} with the surname first.", f"Put {n}'s last name first."]), f"{last}, {first}"
+        if k == 5:
+            return rng.choice([f"Write an email greeting for {n}.", f"How do I start a letter to {n}?"]), f"Dear {n},"
+        if k == 6:
+            return rng.choice([f"Introduce {n} to the class.", f"Welcome {n} to the team."]), f"Everyone, please welcome {n}!"
+        if k == 7:
+            return rng.choice([f"Make a nickname from {n}.", f"Suggest a short nickname for {n}."]), \
+                f"How about {first[:3]}?"
+        return rng.choice([f"How many letters are in {last}?", f"How long is the surname {last}?"]), \
+            f"{last} has {len(last)} letters."
+
+    # (attribute of the name, answer) for the memory frames below; answers computed from the name
+    def _name_attrs_en(self, n: str) -> list[tuple[str, str]]:
+        first, last = n.split(" ", 1)
+        return [
+            ("name's first letter", f"{n}'s name starts with {n[0]}."),
+            ("surname's first letter", f"{last} starts with {last[0]}."),
+            ("first name's last letter", f"{first} ends with {first[-1]}."),
+            ("name length", f"{n} has {len(first) + len(last)} letters."),
+            ("name in capitals", n.upper()), ("name in lowercase", n.lower()),
+            ("name spelled backwards", n[::-1]), ("first name backwards", first[::-1]),
+            ("surname in capitals", last.upper()), ("name with the surname first", f"{last}, {first}"),
+            ("first name's length", f"{first} has {len(first)} letters."),
+            ("surname's length", f"{last} has {len(last)} letters."),
+            ("vowel count", f"{n} has {sum(ch in self.VOWELS for ch in n)} vowels."),
+            ("name's second letter", f"The second letter of {n} is {n[1]}."),
+            ("surname's last letter", f"{last} ends with {last[-1]}."),
+            ("first name's first two letters", f"{first} starts with {first[:2]}."),
+            ("number of words in the name", f"The name {n} has 2 words."),
+            ("first name", f"The first name in {n} is {first}."), ("surname", f"The surname in {n} is {last}."),
+        ]
+
+    def _name_attrs_zh(self, n: str) -> list[tuple[str, str]]:
+        sur = next((s for s in sorted(self.sur_zh, key=len, reverse=True) if n.startswith(s)), n[0])
+        given = n[len(sur):]
+        return [
+            ("名字的第一个字", f"{n}的第一个字是“{n[0]}”。"), ("名字的最后一个字", f"{n}的最后一个字是“{n[-1]}”。"),
+            ("姓", f"{n}姓{sur}。"), ("名", f"{n}的名是“{given}”。"), ("名字的字数", f"{n}的名字有{len(n)}个字。"),
+            ("名字倒过来", f"倒过来是“{n[::-1]}”。"), ("名字的第二个字", f"{n}的第二个字是“{n[1]}”。"),
+            ("名字重复两遍", f"{n}{n}"), ("姓的字数", f"{n}的姓有{len(sur)}个字。"),
+            ("名的字数", f"{n}的名有{len(given)}个字。"), ("姓名", f"{n}的姓名就是“{n}”。"),
+        ]
+
+    EN_NAME_FRAMES = ["What is {P} {X}?", "What's {P} {X}?", "Tell me {P} {X}.", "{P} {X}?", "Do you know {P} {X}?",
+                      "Can you tell me {P} {X}?", "Give me {P} {X}.", "Please tell me {P} {X}.", "And {P} {X}?",
+                      "Would you tell me {P} {X}?", "So what is {P} {X}?", "Quick one: {P} {X}?"]
+    ZH_NAME_FRAMES = ["{N}的{X}是什么？", "{N}的{X}是啥？", "告诉我{N}的{X}。", "你知道{N}的{X}吗？", "{N}的{X}呢？",
+                      "{N}的{X}是？", "说说{N}的{X}吧。", "请问{N}的{X}？", "能告诉我{N}的{X}吗？", "{N}的{X}是哪个？"]
+
+    def _g_name_frames(self, rng, lang, split):
+        """The memory questions' frames asking about the name itself: answered from the question."""
+        n = self.random_name(rng, lang)
+        if lang == "zh":
+            x, a = rng.choice(self._name_attrs_zh(n))
+            return rng.choice(self.ZH_NAME_FRAMES).replace("{N}", n).replace("{X}", x), a
+        x, a = rng.choice(self._name_attrs_en(n))
+        q = rng.choice(self.EN_NAME_FRAMES).replace("{P}", f"{n}'s").replace("{X}", x)
+        return q, a
 
     # held-out families
     def _g_leap_year(self, rng, lang, split):

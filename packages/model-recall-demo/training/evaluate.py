@@ -299,12 +299,16 @@ def main() -> None:
     gen_rates = {}
     gen_samples = {}
     for split in ["train", "heldout"]:
-        qa = [world.general(rng, LANGS[i % 2], split) for i in range(args.general)]
+        items = [world.general_item(rng, LANGS[i % 2], split) for i in range(args.general)]
+        fams, qa = [f for f, _, _ in items], [(q, a) for _, q, a in items]
         prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=q)) for q, _ in qa]
         g = generate(model, prompts, dev, args.bs, 48, {tok.EOS_ID, tok.RECALL_ID})
         fired = [tok.RECALL_ID in x for x in g]
         gen_rates[split] = {"n": len(qa), "trigger_rate": rate(fired),
-                            "answer_exact": rate(text_of(x) == a for x, (_, a) in zip(g, qa))}
+                            "answer_exact": rate(text_of(x) == a for x, (_, a) in zip(g, qa)),
+                            "trigger_rate_by_family": {
+                                f: {"n": fams.count(f), "trigger_rate": rate(fi for fi, ff in zip(fired, fams) if ff == f)}
+                                for f in sorted(set(fams))}}
         gen_samples[split] = [{"q": q, "answer": text_of(x)} for (q, _), x in list(zip(qa, g))[:args.samples]]
         gen_samples[split + "_false_triggers"] = [q for (q, _), f in zip(qa, fired) if f][:20]
 

@@ -163,6 +163,109 @@ ZH_VERB_FRAMES = {
     ],
 }
 
+# ---- stage 4: broader vocabulary (thesaurus-style synonyms, more verbs and auxiliaries) ------------
+
+EN_NOUNS_MORE = {
+    "birthday": ["birth anniversary", "date of birth and year", "big day", "birthday this year", "natal day",
+                 "registered birthday", "birthday on record"],
+    "city": ["home address city", "place of living", "base", "hometown city", "current home", "home city now",
+             "city of abode", "dwelling place", "address", "permanent residence", "domicile"],
+    "job": ["job role", "work title", "livelihood", "calling", "gig", "field of work", "business",
+            "professional role", "employment role", "occupation title", "paid work", "means of living"],
+    "pet": ["pet's nickname", "dog", "cat", "bunny's name", "hamster's name", "parrot's name",
+            "four-legged friend's name", "animal companion", "little buddy's name", "pet's call name",
+            "fish's name", "bird's name"],
+    "allergy": ["allergy problem", "allergic trigger", "no-go food", "dietary restriction", "allergy warning",
+                "reaction trigger", "allergy issue", "allergic sensitivity", "thing to avoid"],
+    "food": ["favourite snack", "favourite treat", "favorite cuisine", "dream meal", "favourite bite",
+             "number one dish", "top dish", "signature order", "usual order", "food of choice"],
+}
+EN_VERB_FRAMES_MORE = {
+    "birthday": [
+        "What date is {N}'s birthday?", "Which day of the year is {N}'s birthday?", "When was {N}'s birth?",
+        "What date was {N} born on?", "When does {N} blow out the candles?", "When does {N} get a birthday cake?",
+        "Which day should I call {N} to say happy birthday?", "When would {N} celebrate turning older?",
+        "What year and day was {N} born?", "When did {N} start life?", "Which date marks {N}'s birth?",
+        "When can I celebrate with {N}?", "When is {N} having a birthday?", "On what date was {N} born?",
+    ],
+    "city": [
+        "Where would I find {N}?", "Which city would {N} be in?", "Where does {N} stay?",
+        "What city has {N} made a home in?", "Where is {N}'s address?", "Which place does {N} live in?",
+        "Where did {N} settle down?", "Where could I visit {N}?", "What town is {N}'s home?",
+        "Where should I send {N}'s letters?", "Which city would I mail {N} in?", "Where does {N} live at the moment?",
+        "Where can {N} be found these days?", "In which city is {N}'s home?",
+    ],
+    "job": [
+        "What would {N} say the job is?", "What is {N}'s work?", "How does {N} pay the bills?",
+        "What does {N} work as?", "Where would {N} say the work is?", "What did {N} train to become?",
+        "What is {N} employed as?", "Which profession would {N} list?", "What does {N} get paid to do?",
+        "What job would {N} put on a form?", "What kind of worker is {N}?", "What is {N}'s line of business?",
+        "What does {N} do on a workday?", "How would {N} describe the job?",
+    ],
+    "pet": [
+        "What would {N} call the pet?", "What did {N} name the pet?", "What is {N}'s pet named?",
+        "What name does {N}'s pet have?", "How should I call {N}'s pet?", "What does {N}'s pet answer to?",
+        "What would I call {N}'s animal?", "Which name did {N} pick for the pet?", "Who is {N}'s pet?",
+        "What is the pet at {N}'s place named?", "What should I say to greet {N}'s pet?",
+        "What name is on {N}'s pet's collar?", "What did {N} christen the pet?",
+    ],
+    "allergy": [
+        "What would make {N} have a reaction?", "What should I avoid giving {N}?", "What does {N} need to avoid?",
+        "What can't I give {N}?", "What would {N} react badly to?", "What should I not serve {N}?",
+        "What shouldn't {N} touch?", "What does {N} stay away from because of allergies?",
+        "What should I check for before cooking for {N}?", "What would hurt {N} to eat?",
+        "What is off limits for {N}?", "What should be kept away from {N}'s plate?",
+    ],
+    "food": [
+        "What would {N} like to eat?", "What would {N} like for dinner?", "What would {N} choose from a menu?",
+        "What snack would {N} pick?", "What does {N} enjoy most at dinner?", "What would {N} eat every day?",
+        "What should I order for {N}?", "What dish would make {N} smile?", "What would {N} ask me to cook?",
+        "What could I buy {N} to eat?", "What meal would {N} enjoy?", "What would {N} never say no to?",
+        "What does {N} like to eat best?", "What food would {N} pick first?",
+    ],
+}
+ZH_NOUNS_MORE = {
+    "birthday": ["生日是哪天", "出生日", "出生那天", "出生时间", "生日那天", "出生年份和日子"],
+    "city": ["住所", "居所", "常住地", "现住址", "落脚的城市", "安家的城市", "住的城市", "家所在的城市"],
+    "job": ["工作岗位", "谋生手段", "职业身份", "干的活", "从事的行业", "生计", "正式工作", "专业"],
+    "pet": ["狗狗的名字", "猫咪的名字", "宠物小名", "小宠物", "爱犬的名字", "爱猫的名字", "兔子的名字", "鹦鹉的名字"],
+    "allergy": ["过敏问题", "忌口", "不能碰的东西", "过敏禁忌", "过敏反应的来源", "饮食禁忌"],
+    "food": ["最爱的零食", "最爱的口味", "拿手爱吃的", "最爱点的菜", "心头好的菜", "最馋的东西", "招牌爱吃"],
+}
+ZH_VERB_FRAMES_MORE = {
+    "birthday": [
+        "{N}哪天出生的？", "{N}生于哪一天？", "{N}的生日是几号？", "{N}出生在哪一天？", "{N}是哪年哪月生的？",
+        "我想给{N}过生日，是哪天？", "哪天给{N}买蛋糕？", "{N}的生日快到了吗？是哪天？", "{N}出生是在哪天？",
+        "{N}哪天吹蜡烛？", "什么时候是{N}的生日？",
+    ],
+    "city": [
+        "{N}住在哪个城市？", "{N}的家在哪？", "{N}在哪儿安家？", "我该去哪找{N}？", "{N}的住址在哪个城市？",
+        "{N}在哪座城市生活？", "给{N}寄信寄到哪个城市？", "{N}住的地方是哪？", "{N}现在住在哪座城市？",
+        "{N}待在哪个城市？", "{N}在哪里住着？",
+    ],
+    "job": [
+        "{N}是做什么的？", "{N}的工作是什么？", "{N}做什么谋生？", "{N}从事什么工作？", "{N}的本职工作是啥？",
+        "{N}上班干什么？", "{N}在哪行工作？", "我该怎么介绍{N}的职业？", "{N}干的是哪一行？",
+        "{N}是干哪个职业的？", "{N}每天上班做什么？",
+    ],
+    "pet": [
+        "{N}的宠物名叫什么？", "{N}家狗狗叫什么？", "{N}的猫咪叫啥？", "我该怎么称呼{N}的狗？",
+        "{N}给宠物起的名字是？", "{N}的宠物叫什么名字？", "{N}养的宠物名字是啥？", "{N}的爱宠叫什么？",
+        "见到{N}的宠物我该叫它什么？", "{N}家的小动物叫什么名字？",
+    ],
+    "allergy": [
+        "{N}不能碰什么？", "{N}碰什么会过敏？", "{N}吃了什么会难受？", "给{N}准备饭菜要注意什么过敏？",
+        "{N}过敏的是什么？", "我该避免给{N}什么？", "{N}对哪种食物过敏？", "{N}最怕接触什么东西？",
+        "{N}的饭里不能放什么？", "什么东西会让{N}过敏？",
+    ],
+    "food": [
+        "{N}最想吃的是什么？", "{N}喜欢哪道菜？", "给{N}点什么菜好？", "{N}爱吃什么？", "{N}最喜欢什么吃的？",
+        "{N}吃饭喜欢点什么？", "我请{N}吃什么好？", "{N}想吃点什么？", "{N}最爱的一口是什么？",
+        "给{N}带什么吃的？", "{N}每天都想吃什么？",
+    ],
+}
+
+
 _NORM = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
@@ -171,13 +274,17 @@ def normalize(t: str) -> str:
     return _NORM.sub("", t.lower())
 
 
-def paraphrases(ftype: str, lang: str, held_out: list[str]) -> list[str]:
+def paraphrases(ftype: str, lang: str, held_out: list[str], more: bool = False) -> list[str]:
     """Generated training phrasings for one fact type and language (sorted, deduplicated), minus
-    any that equal a held-out phrasing."""
+    any that equal a held-out phrasing. more: add stage 4's broader vocabulary (the *_MORE lists)."""
     if lang == "en":
         frames, nouns, verbs = EN_POSSESSIVE_FRAMES, EN_NOUNS[ftype], EN_VERB_FRAMES[ftype]
+        if more:
+            nouns, verbs = nouns + EN_NOUNS_MORE[ftype], verbs + EN_VERB_FRAMES_MORE[ftype]
     else:
         frames, nouns, verbs = ZH_POSSESSIVE_FRAMES, ZH_NOUNS[ftype], ZH_VERB_FRAMES[ftype]
+        if more:
+            nouns, verbs = nouns + ZH_NOUNS_MORE[ftype], verbs + ZH_VERB_FRAMES_MORE[ftype]
     out = {f.replace("{X}", x) for f in frames for x in nouns} | set(verbs)
     banned = {normalize(h) for h in held_out}
     return sorted(t for t in out if normalize(t) not in banned)

@@ -213,7 +213,7 @@ def main() -> None:
                             "exp_avg_sq": flat[f"{n}|exp_avg_sq"].float().to(dev)}
 
     nw = args.num_workers if args.num_workers is not None else cfg["num_workers"]
-    stream = BatchStream(cfg["seed"], state["step"], cfg["batch"])
+    stream = BatchStream(cfg["seed"], state["step"], cfg["batch"], cfg.get("data_version", 1))
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=nw, pin_memory=dev.type == "cuda",
                                          prefetch_factor=4 if nw > 0 else None, persistent_workers=False)
     it = iter(loader)
