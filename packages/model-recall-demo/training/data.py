@@ -163,7 +163,9 @@ class World:
 
     def __init__(self, data_version: int = 1) -> None:
         """data_version 1: the corpus of stages 1-3 (and evaluate.py's test items); 2: stage 4's
-        (broader paraphrase vocabulary, lists/knowledge.tsv, name-string and name-frame families)."""
+        (broader paraphrase vocabulary, lists/knowledge.tsv, name-string and name-frame families);
+        3: stage 5's (2 plus "the X of {N}" name questions, Chinese questions about English names,
+        more knowledge questions)."""
         self.data_version = data_version
         self.values: dict[str, dict[str, dict[str, list[str]]]] = {}  # ftype -> lang -> split -> values
         for ftype, fname in [("city", "cities.tsv"), ("food", "foods.tsv"), ("job", "jobs.tsv"),
@@ -208,7 +210,8 @@ class World:
         for r in extra:
             if not self.near_heldout_general(r[1]):
                 self.chat[r[0]]["train"].append((r[1], r[2]))
-        self.general_families = self.GENERAL_FAMILIES + (self.GENERAL_FAMILIES_V2 if data_version >= 2 else [])
+        self.general_families = self.GENERAL_FAMILIES + (self.GENERAL_FAMILIES_V2 if data_version >= 2 else []) \
+            + (self.GENERAL_FAMILIES_V3 if data_version >= 3 else [])
         cap_tr, cap_ho = _split(self.capitals, 0.2, "capitals")
         self.capitals_split = {"train": cap_tr, "heldout": cap_ho}
 
@@ -638,6 +641,50 @@ class World:
             return rng.choice(self.ZH_NAME_FRAMES).replace("{N}", n).replace("{X}", x), a
         x, a = rng.choice(self._name_attrs_en(n))
         q = rng.choice(self.EN_NAME_FRAMES).replace("{P}", f"{n}'s").replace("{X}", x)
+        return q, a
+
+    # stage 5 families (data_version 3)
+    GENERAL_FAMILIES_V3 = ["name_of", "name_of", "name_of", "name_zh_en", "name_zh_en", "chat", "chat"]
+    EN_OF_FRAMES = ["What are the {X} of {N}?", "What is the {X} of {N}?", "Tell me the {X} of {N}.",
+                    "Give me the {X} of {N}.", "The {X} of {N}?", "List the {X} of {N}.", "Do you know the {X} of {N}?",
+                    "What are the {X} in {N}?", "Can you tell me the {X} of {N}?", "{X} of {N}?"]
+
+    def _g_name_of(self, rng, lang, split):
+        """"What are the X of {N}?": the plural / "of" shape of memory questions, about the name."""
+        if lang == "zh":
+            return self._g_name_zh_en(rng, lang, split)
+        n = self.random_name(rng, "en")
+        first, last = n.split(" ", 1)
+        vowels = [ch for ch in n if ch in self.VOWELS]
+        x, a = rng.choice([
+            ("letters", " ".join(ch for ch in n if ch != " ")), ("vowels", ", ".join(vowels) or "none"),
+            ("first two letters", n[:2]), ("last two letters", n[-2:]), ("last three letters", n[-3:]),
+            ("letters in reverse order", n[::-1]), ("words", f"{first} and {last}"),
+            ("first and last letters", f"{n[0]} and {n[-1]}"), ("length", f"{len(n) - 1} letters"),
+            ("letter count", f"{len(n) - 1} letters"), ("number of vowels", str(len(vowels))),
+            ("second and third letters", n[1:3]), ("lowercase form", n.lower()), ("uppercase form", n.upper()),
+            ("surname", last), ("first name", first), ("spelling", "-".join(n.replace(" ", ""))),
+        ])
+        q = rng.choice(self.EN_OF_FRAMES).replace("{X}", x).replace("{N}", n)
+        return q[0].upper() + q[1:], f"The {x} of {n}: {a}."
+
+    def _g_name_zh_en(self, rng, lang, split):
+        """Chinese questions about an English name (memory questions never mix the two)."""
+        n = self.random_name(rng, "en")
+        first, last = n.split(" ", 1)
+        if lang == "en":
+            return self._g_name_of(rng, lang, split)
+        q, a = rng.choice([
+            (f"{n}的第一个字母是什么？", f"{n}的第一个字母是{n[0]}。"),
+            (f"{n}一共有几个字母？", f"{n}一共有{len(n) - 1}个字母。"),
+            (f"{n}倒过来怎么写？", f"倒过来是{n[::-1]}。"),
+            (f"{n}的姓是什么？", f"{n}的姓是{last}。"), (f"{n}的名是什么？", f"{n}的名是{first}。"),
+            (f"{n}的小写是什么？", n.lower()), (f"{n}的大写是什么？", n.upper()),
+            (f"{n}里有几个元音字母？", f"{n}里有{sum(ch in self.VOWELS for ch in n)}个元音字母。"),
+            (f"{n}的最后一个字母是什么？", f"{n}的最后一个字母是{n[-1]}。"),
+            (f"{n}这个名字有几个单词？", f"{n}有两个单词。"), (f"{n}的姓有几个字母？", f"{last}有{len(last)}个字母。"),
+            (f"{n}的第二个字母是什么？", f"{n}的第二个字母是{n[1]}。"),
+        ])
         return q, a
 
     # held-out families
