@@ -45,6 +45,7 @@ WEEKDAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday
 WEEKDAYS_ZH = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"]
 
 GENERATED_PHRASING_PROB = 0.65  # training questions drawn from paraphrase.py's phrasings
+EXTRA_PHRASING_PROB = 0.25  # data_version 4: of those, drawn from lists/questions_extra.json instead
 PROMPT = "User: {q}\nAssistant: "
 RAG_PROMPT = "Context: {m}\nUser: {q}\nAssistant: "
 RECALL = "<recall>"
@@ -85,6 +86,22 @@ def _date_held_out(d: dt.date) -> bool:
 
 OPEN_MAX_BYTES = 28  # longest random value trained (the issue asks for 24 bytes; a margin beyond)
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _bigrams(t: str) -> set[str]:
+    n = normalize(t.replace("{N}", "").replace("{P}", ""))
+    return {n[i:i + 2] for i in range(len(n) - 1)}
+
+
+def _near_phrasing(t: str, held: list[str], threshold: float = 0.6) -> bool:
+    """True if phrasing t equals a held-out one or shares most of its character bigrams with one
+    (Jaccard ≥ threshold, placeholders ignored)."""
+    g = _bigrams(t)
+    for h in held:
+        hg = _bigrams(h)
+        if normalize(t) == normalize(h) or (g and hg and len(g & hg) / len(g | hg) >= threshold):
+            return True
+    return False
 
 
 def random_string(rng: random.Random, lang: str, n_bytes: int) -> str:
@@ -165,7 +182,8 @@ class World:
         """data_version 1: the corpus of stages 1-3 (and evaluate.py's test items); 2: stage 4's
         (broader paraphrase vocabulary, lists/knowledge.tsv, name-string and name-frame families);
         3: stage 5's (2 plus "the X of {N}" name questions, Chinese questions about English names,
-        more knowledge questions)."""
+        more knowledge questions); 4: stage 6's (3 plus lists/questions_extra.json, phrasings
+        written without sight of questions.json, for a quarter of training questions)."""
         self.data_version = data_version
         self.values: dict[str, dict[str, dict[str, list[str]]]] = {}  # ftype -> lang -> split -> values
         for ftype, fname in [("city", "cities.tsv"), ("food", "foods.tsv"), ("job", "jobs.tsv"),
@@ -196,6 +214,18 @@ class World:
                     "heldout": held,
                     "generated": paraphrases(ftype, lang, held, more=data_version >= 2),  # training only
                 }
+        if data_version >= 4:
+            # Phrasings written independently of questions.json (the writer never saw it or the
+            # held-out set), minus any that are near a held-out phrasing of the same language.
+            extra = json.loads((LISTS / "questions_extra.json").read_text(encoding="utf-8"))
+            self.dropped_extra: list[str] = []
+            for lang in LANGS:
+                held_all = [t for ft in FACT_TYPES for t in self.phr[ft][lang]["heldout"]]
+                for ftype in FACT_TYPES:
+                    kept = []
+                    for t in extra[ftype][lang]:
+                        (self.dropped_extra if _near_phrasing(t, held_all) else kept).append(t)
+                    self.phr[ftype][lang]["extra"] = sorted(set(kept))
         self.capitals = _read_tsv("capitals.tsv")
         chat = _read_tsv("chat.tsv")
         self.chat: dict[str, dict[str, list[tuple[str, str]]]] = {lang: {"train": [], "heldout": []} for lang in LANGS}
@@ -271,8 +301,12 @@ class World:
     def question(self, rng: random.Random, p: Person, ftype: str, split: str = "train",
                  wrap: bool = True) -> str:
         templates = self.phr[ftype][p.lang][split]
-        if split == "train" and rng.random() < GENERATED_PHRASING_PROB:
-            templates = self.phr[ftype][p.lang]["generated"]
+        if split == "train":
+            u = rng.random()
+            if u < EXTRA_PHRASING_PROB and self.data_version >= 4:
+                templates = self.phr[ftype][p.lang]["extra"]
+            elif u < GENERATED_PHRASING_PROB:
+                templates = self.phr[ftype][p.lang]["generated"]
         if p.lang == "en" and p.is_user:
             templates = [t for t in templates if "{N}" not in t] or templates
         t = rng.choice(templates)
