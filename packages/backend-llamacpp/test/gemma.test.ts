@@ -1,3 +1,4 @@
+import { GGUF_CONFIG_KEY, readGgufMetadataString } from "@mnemo/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LlamaCppBackend, loadLlamaCppBackend } from "../src/index.js";
 import { argmax, GEMMA_MODEL, haveModel, maxAbs, maxAbsDiff } from "./helpers.js";
@@ -25,6 +26,13 @@ describe.skipIf(!haveModel(GEMMA_MODEL, "Gemma 3 270M"))(
       expect(info.eogTokens).toContain(1); // <eos>
       expect(info.eogTokens).toContain(106); // <end_of_turn>
       expect(info.identity).toMatch(/^gemma3:253113024:[0-9a-f]{64}$/);
+    });
+
+    it("core's GGUF metadata reader reads this file without loading it (262,144-token vocabulary)", async () => {
+      expect(await readGgufMetadataString(GEMMA_MODEL, "general.architecture")).toBe("gemma3");
+      expect(await readGgufMetadataString(GEMMA_MODEL, "tokenizer.ggml.model")).toBe("llama");
+      // scans past the whole token list to find no mnemo config: an ordinary model has none
+      expect(await readGgufMetadataString(GEMMA_MODEL, GGUF_CONFIG_KEY)).toBeUndefined();
     });
 
     it("tokenizes round trip and gates control tokens with parseSpecial", () => {

@@ -6,6 +6,7 @@ export * from "./backend.js";
 export * from "./encoder.js";
 export * from "./errors.js";
 export * from "./events.js";
+export * from "./gguf-metadata.js";
 export {
   type GenerateOptions,
   type GenerateTextResult,

@@ -7,6 +7,7 @@
  */
 import { type MemoryEncoderOptions, VALUE_STRATEGIES, type ValueStrategy } from "./encoder.js";
 import { MnemoError } from "./errors.js";
+import { readGgufMetadataString } from "./gguf-metadata.js";
 
 /** What a model's config file may say. Every field is optional; unknown fields are refused. */
 export interface ModelConfig {
@@ -133,12 +134,18 @@ export function configEncoderOptions(
   return rest;
 }
 
+/** GGUF metadata key under which a model file carries its own config (the JSON text). */
+export const GGUF_CONFIG_KEY = "mnemo.model_json";
+
 /**
- * Finds and reads the config file of the model at `modelPath`: for a GGUF, `<name>.json` beside
- * it, then `model.json` in its folder; for an ONNX model, `model.json` in its folder (never
- * `<name>.json`: `mnemo onnx prepare` writes its own sidecars beside the model). `undefined` when
- * there is none.
- * @throws MnemoError `MODEL_INVALID` when the file exists but is not a valid config
+ * Finds and reads the config of the model at `modelPath`: for a GGUF, `<name>.json` beside it,
+ * then `model.json` in its folder, then the JSON the file itself carries in its metadata under
+ * {@link GGUF_CONFIG_KEY} (so a GGUF copied on its own still encodes memories the way it was
+ * trained to); for an ONNX model, `model.json` in its folder (never `<name>.json`: `mnemo onnx
+ * prepare` writes its own sidecars beside the model). A file beside the model wins over the
+ * embedded config. `undefined` when there is none.
+ * @throws MnemoError `MODEL_INVALID` when the file exists (or the GGUF's metadata holds a config)
+ *   but is not a valid config
  */
 export async function loadModelConfig(modelPath: string): Promise<ModelConfig | undefined> {
   const { readFile } = await import("node:fs/promises");
@@ -167,5 +174,18 @@ export async function loadModelConfig(modelPath: string): Promise<ModelConfig | 
     }
     return parseModelConfig(json, file);
   }
-  return undefined;
+  if (!/\.gguf$/i.test(modelPath)) return undefined;
+  const embedded = await readGgufMetadataString(modelPath, GGUF_CONFIG_KEY);
+  if (embedded === undefined) return undefined;
+  const source = `${modelPath} (GGUF metadata ${GGUF_CONFIG_KEY})`;
+  let json: unknown;
+  try {
+    json = JSON.parse(embedded);
+  } catch {
+    throw new MnemoError(
+      "MODEL_INVALID",
+      `${source} is not valid JSON. Put a valid config file beside the model (<name>.json), which takes precedence.`,
+    );
+  }
+  return parseModelConfig(json, source);
 }

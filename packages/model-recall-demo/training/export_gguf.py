@@ -102,14 +102,17 @@ def main() -> None:
     ck = Path(args.ckpt)
     state = json.loads((ck / "state.json").read_text())
     sd = {k: v.float().numpy() for k, v in load_sharded(ck, "model").items()}
-    meta = {"model_json": json.dumps(model_json())}
+    meta = {"model_json": json.dumps(model_json(), ensure_ascii=False, separators=(",", ":"))}
     n = write_gguf(sd, state["config"]["model"], Path(args.out), args.dtype, meta)
     print(f"wrote {args.out} ({Path(args.out).stat().st_size} bytes, {n:,} params, {args.dtype}, step {state['step']})")
     del torch
 
 
 def model_json() -> dict:
-    return {"trigger": "<recall>", "encoder": {"value": "hidden-state", "keyTemplate": "{text}</s>", "addBos": True}}
+    """The package's model/model.json, embedded as GGUF metadata `mnemo.model_json` so that the
+    GGUF file alone says how its memories must be encoded (mnemo's loadModelConfig reads it when no
+    config file sits beside the model)."""
+    return json.loads((Path(__file__).resolve().parent.parent / "model" / "model.json").read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":
