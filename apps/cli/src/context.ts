@@ -13,6 +13,7 @@ import {
   loadModelConfig,
   type MemoryEncoder,
   MnemoError,
+  type ModelConfig,
   type ValueStrategy,
 } from "@mnemo/core";
 import { type HnswStore, openHnswStore, STORE_FILES } from "@mnemo/store-hnsw";
@@ -88,6 +89,8 @@ export interface StoreOptions extends ModelOptions {
 /** Everything a command may need, opened lazily and closed together. */
 export interface Session {
   backend: InferenceBackend;
+  /** The model's config (file beside it or embedded in the GGUF), if it has one. */
+  config: ModelConfig | undefined;
   store: HnswStore;
   encoder: MemoryEncoder;
   modelPath: string;
@@ -149,6 +152,7 @@ export async function openSession(
     });
     return {
       backend,
+      config,
       store,
       encoder,
       modelPath,

@@ -1,11 +1,14 @@
 /** `mnemo generate`: stream a generation with recall, then print the recall trace. */
-import { type GenerationEvent, generate, type SamplingOptions } from "@mnemo/core";
+import { type GenerationEvent, generate, MnemoError, type SamplingOptions } from "@mnemo/core";
 import { openSession, type StoreOptions } from "./context.js";
 import { paint, traceTable } from "./format.js";
 
 /** Options of `mnemo generate` as commander parses them. */
 export interface GenerateCommandOptions extends StoreOptions {
-  prompt: string;
+  /** The raw prompt (exactly one of `prompt` and `question`). */
+  prompt?: string;
+  /** The user's text, put into the model config's prompt template. */
+  question?: string;
   maxTokens: number;
   temperature?: number;
   topK?: number;
@@ -26,11 +29,29 @@ export interface GenerateCommandOptions extends StoreOptions {
 }
 
 export async function runGenerate(options: GenerateCommandOptions): Promise<void> {
+  if ((options.prompt === undefined) === (options.question === undefined))
+    throw new MnemoError(
+      "INVALID_OPTION",
+      "Give the prompt with --prompt (as the model sees it) or --question (the user's text, put into the model's prompt template): one of them.",
+    );
   const session = await openSession(options, "if-exists");
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);
   try {
+    let prompt = options.prompt ?? "";
+    let stop = options.stop;
+    if (options.question !== undefined) {
+      const template = session.config?.prompt?.template;
+      if (template === undefined)
+        throw new MnemoError(
+          "INVALID_OPTION",
+          `${session.modelPath} has no prompt template in its config (<model>.json, model.json or the GGUF's mnemo.model_json): write the whole prompt with --prompt.`,
+        );
+      prompt = template.replaceAll("{question}", options.question);
+      // The config's stop strings belong to its prompt format; --stop still overrides them.
+      stop ??= session.config?.stop;
+    }
     const sampling: SamplingOptions = {
       temperature: options.temperature,
       topK: options.topK,
@@ -41,12 +62,12 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
     const events = generate({
       backend: session.backend,
       store: session.store,
-      prompt: options.prompt,
+      prompt,
       maxTokens: options.maxTokens,
       sampling,
       signal: controller.signal,
       ...(options.seed === undefined ? {} : { seed: options.seed }),
-      ...(options.stop ? { stop: options.stop } : {}),
+      ...(stop ? { stop } : {}),
       recall: options.recall
         ? {
             trigger: options.trigger,
@@ -61,7 +82,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
     });
     let finish: Extract<GenerationEvent, { type: "finish" }> | undefined;
     const skipped: { position: number; reason: string }[] = [];
-    if (!options.json) process.stdout.write(options.prompt);
+    if (!options.json) process.stdout.write(prompt);
     for await (const event of events) {
       if (event.type === "error") {
         // The prompt was echoed without a newline: end the line before the error is printed.
@@ -85,7 +106,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
     if (finish.finishReason === "aborted") process.exitCode = 130;
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ prompt: options.prompt, text: finish.text, finishReason: finish.finishReason, injections: finish.injections, recallsSkipped: skipped, usage: finish.usage }, null, 2)}\n`,
+        `${JSON.stringify({ prompt, text: finish.text, finishReason: finish.finishReason, injections: finish.injections, recallsSkipped: skipped, usage: finish.usage }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(

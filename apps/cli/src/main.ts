@@ -92,9 +92,10 @@ withStore(
     .description(
       "generate text from a prompt; a memory is recalled whenever the last input token completes the trigger (at the end of the prompt, or generated)",
     )
-    .requiredOption(
-      "-p, --prompt <text>",
-      "the prompt (special tokens such as <recall> are parsed)",
+    .option("-p, --prompt <text>", "the prompt (special tokens such as <recall> are parsed)")
+    .option(
+      "-q, --question <text>",
+      "instead of --prompt: the user's text, put into the model's prompt template (models whose config has one, e.g. the recall demo model) with its stop strings",
     )
     .option("-n, --max-tokens <n>", "maximum tokens to generate", integer, 128)
     .option("-t, --temperature <t>", "token temperature (0 = greedy)", number)

@@ -3,7 +3,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -183,6 +183,17 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
     expect(r.stdout).toMatch(/position/);
   });
 
+  it("generate takes exactly one of --prompt and --question; --question needs a prompt template", async () => {
+    for (const args of [["generate"], ["generate", "-p", "hi", "-q", "hi"]]) {
+      const r = await mnemo([...args, ...base()]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/\[INVALID_OPTION\].*--prompt.*--question/);
+    }
+    const r = await mnemo(["generate", "-q", "hi", ...base()]); // the tiny model has no config
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\[INVALID_OPTION\].*no prompt template.*--prompt/);
+  });
+
   const bad: [string, string[], string][] = [
     ["negative temperature", ["generate", "-p", "hi", "--temperature", "-1"], "INVALID_OPTION"],
     ["topP outside (0, 1]", ["generate", "-p", "hi", "--top-p", "1.5"], "INVALID_OPTION"],
@@ -277,6 +288,32 @@ describe.skipIf(missing(RECALL_MODEL) ?? missing(CLI))(
         expect(out.injections[0]?.text).toBe("The user's pet is called Biscuit.");
         expect(out.injections[0]?.score).toBeGreaterThan(0.5); // keys made with "{text}</s>" (its config)
         expect(out.text).toContain("Biscuit");
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
+
+    it("--question puts the text into the config's prompt template, with its stop strings", async () => {
+      const dir = await mkdtemp(join(tmpdir(), "mnemo-question-"));
+      try {
+        // a copy of the GGUF alone: its settings come from its own metadata (mnemo.model_json)
+        const model = join(dir, "copy.gguf");
+        await copyFile(RECALL_MODEL, model);
+        const common = ["--model", model, "--store", join(dir, "s"), "--threads", "1"];
+        await mnemo(["memory", "add", "用户住在杭州", ...common]);
+        await mnemo(["memory", "add", "用户的宠物叫豆豆", ...common]);
+        const r = await mnemo(["generate", "-q", "我住在哪里？", "--json", "-t", "0", ...common]);
+        expect(r.stderr).toBe("");
+        const out = JSON.parse(r.stdout) as {
+          prompt: string;
+          text: string;
+          finishReason: string;
+          injections: { text: string; vectorCount: number }[];
+        };
+        expect(out.prompt).toBe("User: 我住在哪里？\nAssistant: ");
+        expect(out.injections[0]?.text).toBe("用户住在杭州");
+        expect(out.injections[0]?.vectorCount).toBe(4); // the embedded config's valueVectors
+        expect(out.text).toContain("杭州");
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
