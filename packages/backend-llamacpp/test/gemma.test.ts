@@ -1,4 +1,4 @@
-import { GGUF_CONFIG_KEY, readGgufMetadataString } from "@mnemo/core";
+import { GGUF_CONFIG_KEY, readGgufMetadata, readGgufMetadataString } from "@mnemo/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LlamaCppBackend, loadLlamaCppBackend } from "../src/index.js";
 import { argmax, GEMMA_MODEL, haveModel, maxAbs, maxAbsDiff } from "./helpers.js";
@@ -29,9 +29,14 @@ describe.skipIf(!haveModel(GEMMA_MODEL, "Gemma 3 270M"))(
     });
 
     it("core's GGUF metadata reader reads this file without loading it (262,144-token vocabulary)", async () => {
-      expect(await readGgufMetadataString(GEMMA_MODEL, "general.architecture")).toBe("gemma3");
-      expect(await readGgufMetadataString(GEMMA_MODEL, "tokenizer.ggml.model")).toBe("llama");
-      // scans past the whole token list to find no mnemo config: an ordinary model has none
+      const meta = await readGgufMetadata(GEMMA_MODEL);
+      expect(meta?.get("general.architecture")).toBe("gemma3");
+      expect(meta?.get("tokenizer.ggml.model")).toBe("llama");
+      expect(meta?.get("tokenizer.ggml.tokens")).toEqual({ arrayOf: "string", length: 262144 });
+      // keys after the 262,144-token list are read too (the engine agrees on them)
+      expect(meta?.get("tokenizer.ggml.bos_token_id")).toBe(backend.info.bosToken);
+      expect(meta?.get("gemma3.embedding_length")).toBe(backend.info.embeddingWidth);
+      // an ordinary model carries no mnemo config
       expect(await readGgufMetadataString(GEMMA_MODEL, GGUF_CONFIG_KEY)).toBeUndefined();
     });
 

@@ -1,7 +1,7 @@
 /**
- * Reads one string from a GGUF file's metadata (its key–value section), without loading the
- * model and without any engine: how a self-contained model file carries its mnemo settings
- * (`mnemo.model_json`), as GGUF files carry their chat template (`tokenizer.chat_template`).
+ * Reads a GGUF file's metadata (its key–value section) without loading the model and without any
+ * engine: how a self-contained model file carries its mnemo settings (`mnemo.model_json`), as GGUF
+ * files carry their chat template (`tokenizer.chat_template`).
  *
  * Format: GGUF v2/v3, little-endian (https://github.com/ggml-org/ggml/blob/master/docs/gguf.md):
  * magic `GGUF`, u32 version, u64 tensor count, u64 key–value count, then each pair as
@@ -10,19 +10,62 @@
  */
 import type { FileHandle } from "node:fs/promises";
 
-/** GGUF value types (gguf.md, `gguf_metadata_value_type`) → fixed byte size; 0 = variable. */
+/**
+ * One metadata value: numbers (u8…i32, f32, f64; u64/i64 as `bigint`), booleans, strings, and
+ * arrays summarised by element type and length (token lists hold hundreds of thousands of
+ * entries: they are skipped, not kept).
+ */
+export type GgufMetadataValue =
+  | number
+  | bigint
+  | boolean
+  | string
+  | { readonly arrayOf: GgufValueType; readonly length: number };
+
+/** GGUF value type names, by the format's numbering (gguf.md, `gguf_metadata_value_type`). */
+export type GgufValueType =
+  | "u8"
+  | "i8"
+  | "u16"
+  | "i16"
+  | "u32"
+  | "i32"
+  | "f32"
+  | "bool"
+  | "string"
+  | "array"
+  | "u64"
+  | "i64"
+  | "f64";
+
+const TYPE_NAMES: readonly GgufValueType[] = [
+  "u8",
+  "i8",
+  "u16",
+  "i16",
+  "u32",
+  "i32",
+  "f32",
+  "bool",
+  "string",
+  "array",
+  "u64",
+  "i64",
+  "f64",
+];
+/** Byte size of the fixed-size types, by type number; strings (8) and arrays (9) vary. */
 const FIXED_SIZE: Record<number, number> = {
-  0: 1, // u8
-  1: 1, // i8
-  2: 2, // u16
-  3: 2, // i16
-  4: 4, // u32
-  5: 4, // i32
-  6: 4, // f32
-  7: 1, // bool
-  10: 8, // u64
-  11: 8, // i64
-  12: 8, // f64
+  0: 1,
+  1: 1,
+  2: 2,
+  3: 2,
+  4: 4,
+  5: 4,
+  6: 4,
+  7: 1,
+  10: 8,
+  11: 8,
+  12: 8,
 };
 const STRING = 8;
 const ARRAY = 9;
@@ -33,22 +76,42 @@ const CHUNK = 1 << 20;
 /** Thrown inside the reader when the file ends early or holds impossible sizes. */
 class Corrupt extends Error {}
 
-/** A forward-only reader over a file, refilled in 1 MiB chunks (token lists can be megabytes). */
+/** A forward-only reader over a file of known size, refilled in 1 MiB chunks. */
 class Cursor {
   private buf = Buffer.alloc(0);
   private at = 0;
+  /** File offset of the byte after `buf`. */
   private filePos = 0;
-  constructor(private readonly file: FileHandle) {}
+  constructor(
+    private readonly file: FileHandle,
+    private readonly size: number,
+  ) {}
+
+  /** File offset of the next unread byte. */
+  private get offset(): number {
+    return this.filePos - (this.buf.length - this.at);
+  }
 
   private async need(n: number): Promise<void> {
     if (this.buf.length - this.at >= n) return;
+    if (this.offset + n > this.size) throw new Corrupt("unexpected end of file");
     const rest = this.buf.subarray(this.at);
     const chunk = Buffer.alloc(Math.max(CHUNK, n - rest.length));
-    const { bytesRead } = await this.file.read(chunk, 0, chunk.length, this.filePos);
-    this.filePos += bytesRead;
-    this.buf = Buffer.concat([rest, chunk.subarray(0, bytesRead)]);
+    let filled = 0;
+    // read() may return fewer bytes than asked before the end of the file: loop
+    while (rest.length + filled < n) {
+      const { bytesRead } = await this.file.read(
+        chunk,
+        filled,
+        chunk.length - filled,
+        this.filePos + filled,
+      );
+      if (bytesRead === 0) throw new Corrupt("unexpected end of file");
+      filled += bytesRead;
+    }
+    this.filePos += filled;
+    this.buf = Buffer.concat([rest, chunk.subarray(0, filled)]);
     this.at = 0;
-    if (this.buf.length < n) throw new Corrupt("unexpected end of file");
   }
 
   async bytes(n: number): Promise<Buffer> {
@@ -69,13 +132,16 @@ class Cursor {
   }
 
   async skip(n: number): Promise<void> {
-    // Skip without holding more than one chunk in memory.
-    let left = n;
-    while (left > 0) {
-      const step = Math.min(left, CHUNK);
-      await this.bytes(step);
-      left -= step;
+    // A corrupt count must not make us read to the end of a multi-gigabyte file.
+    if (this.offset + n > this.size) throw new Corrupt("unexpected end of file");
+    const buffered = this.buf.length - this.at;
+    if (n <= buffered) {
+      this.at += n;
+      return;
     }
+    this.filePos = this.offset + n;
+    this.buf = Buffer.alloc(0);
+    this.at = 0;
   }
 
   async string(): Promise<string> {
@@ -84,23 +150,115 @@ class Cursor {
     return (await this.bytes(n)).toString("utf8");
   }
 
-  async skipValue(type: number): Promise<void> {
-    const fixed = FIXED_SIZE[type];
-    if (fixed !== undefined) return this.skip(fixed);
-    if (type === STRING) {
-      const n = await this.u64();
-      if (n > MAX_STRING_BYTES) throw new Corrupt("string too long");
-      return this.skip(n);
+  /** Skips `count` strings, synchronously while they are buffered (token lists: ~10^5 strings). */
+  async skipStrings(count: number): Promise<void> {
+    let left = count;
+    while (left > 0) {
+      // fast path over the buffered bytes
+      while (left > 0 && this.buf.length - this.at >= 8) {
+        const n = Number(this.buf.readBigUInt64LE(this.at));
+        if (n > MAX_STRING_BYTES) throw new Corrupt("string too long");
+        if (this.buf.length - this.at < 8 + n) break;
+        this.at += 8 + n;
+        left--;
+      }
+      if (left === 0) return;
+      await this.skip(await this.u64Checked());
+      left--;
     }
+  }
+
+  private async u64Checked(): Promise<number> {
+    const n = await this.u64();
+    if (n > MAX_STRING_BYTES) throw new Corrupt("string too long");
+    return n;
+  }
+
+  async value(type: number): Promise<GgufMetadataValue> {
+    if (type === STRING) return this.string();
     if (type === ARRAY) {
       const elem = await this.u32();
-      const count = await this.u64();
+      const length = await this.u64();
+      const arrayOf = TYPE_NAMES[elem];
+      if (arrayOf === undefined) throw new Corrupt(`unknown value type ${elem}`);
       const size = FIXED_SIZE[elem];
-      if (size !== undefined) return this.skip(size * count);
-      for (let i = 0; i < count; i++) await this.skipValue(elem);
-      return;
+      if (size !== undefined) await this.skip(size * length);
+      else if (elem === STRING) await this.skipStrings(length);
+      else for (let i = 0; i < length; i++) await this.value(elem); // nested arrays
+      return { arrayOf, length };
     }
-    throw new Corrupt(`unknown value type ${type}`);
+    const size = FIXED_SIZE[type];
+    if (size === undefined) throw new Corrupt(`unknown value type ${type}`);
+    const b = await this.bytes(size);
+    switch (type) {
+      case 0:
+        return b.readUInt8(0);
+      case 1:
+        return b.readInt8(0);
+      case 2:
+        return b.readUInt16LE(0);
+      case 3:
+        return b.readInt16LE(0);
+      case 4:
+        return b.readUInt32LE(0);
+      case 5:
+        return b.readInt32LE(0);
+      case 6:
+        return b.readFloatLE(0);
+      case 7:
+        return b.readUInt8(0) !== 0;
+      case 10:
+        return b.readBigUInt64LE(0);
+      case 11:
+        return b.readBigInt64LE(0);
+      default:
+        return b.readDoubleLE(0);
+    }
+  }
+}
+
+/**
+ * All key–value metadata of a GGUF file, in file order.
+ * @param path a `.gguf` file
+ * @returns the metadata (arrays summarised, see {@link GgufMetadataValue}); `undefined` when the
+ *   path is not a regular file (a FIFO would block) or not a readable GGUF v2/v3 file: the backend
+ *   reports that one when it loads the model. Never throws.
+ */
+export async function readGgufMetadata(
+  path: string,
+): Promise<Map<string, GgufMetadataValue> | undefined> {
+  const { open, stat } = await import("node:fs/promises");
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) return undefined;
+    size = s.size;
+  } catch {
+    return undefined;
+  }
+  let file: FileHandle;
+  try {
+    file = await open(path, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const c = new Cursor(file, size);
+    if ((await c.bytes(4)).toString("latin1") !== "GGUF") return undefined;
+    const version = await c.u32();
+    if (version < 2 || version > 3) return undefined;
+    await c.u64(); // tensor count
+    const pairs = await c.u64();
+    const out = new Map<string, GgufMetadataValue>();
+    for (let i = 0; i < pairs; i++) {
+      const key = await c.string();
+      out.set(key, await c.value(await c.u32()));
+    }
+    return out;
+  } catch {
+    return undefined; // truncated or corrupt: not ours to report
+  } finally {
+    await file.close();
   }
 }
 
@@ -109,36 +267,12 @@ class Cursor {
  * @param path a `.gguf` file
  * @param key e.g. `"mnemo.model_json"`
  * @returns the value; `undefined` when the key is absent, holds no string, or the file is not a
- *   readable GGUF v2/v3 file (the backend reports that one when it loads the model). Never throws.
+ *   readable GGUF v2/v3 file (see {@link readGgufMetadata}). Never throws.
  */
 export async function readGgufMetadataString(
   path: string,
   key: string,
 ): Promise<string | undefined> {
-  const { open } = await import("node:fs/promises");
-  let file: FileHandle;
-  try {
-    file = await open(path, "r");
-  } catch {
-    return undefined;
-  }
-  try {
-    const c = new Cursor(file);
-    if ((await c.bytes(4)).toString("latin1") !== "GGUF") return undefined;
-    const version = await c.u32();
-    if (version < 2 || version > 3) return undefined;
-    await c.u64(); // tensor count
-    const pairs = await c.u64();
-    for (let i = 0; i < pairs; i++) {
-      const k = await c.string();
-      const type = await c.u32();
-      if (k === key) return type === STRING ? await c.string() : undefined;
-      await c.skipValue(type);
-    }
-    return undefined;
-  } catch {
-    return undefined; // truncated or corrupt: not ours to report
-  } finally {
-    await file.close();
-  }
+  const value = (await readGgufMetadata(path))?.get(key);
+  return typeof value === "string" ? value : undefined;
 }

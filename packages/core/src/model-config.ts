@@ -31,14 +31,16 @@ export interface ModelConfig {
 /**
  * Validates a parsed config file.
  * @param source the file, for messages
+ * @param fix what the user should do, for messages
  * @throws MnemoError `MODEL_INVALID` when a field has the wrong type or an unknown value strategy
  */
-export function parseModelConfig(json: unknown, source: string): ModelConfig {
+export function parseModelConfig(
+  json: unknown,
+  source: string,
+  fix = "Fix or remove the model's config file.",
+): ModelConfig {
   const bad = (what: string): never => {
-    throw new MnemoError(
-      "MODEL_INVALID",
-      `${source}: ${what}. Fix or remove the model's config file.`,
-    );
+    throw new MnemoError("MODEL_INVALID", `${source}: ${what}. ${fix}`);
   };
   if (typeof json !== "object" || json === null || Array.isArray(json)) bad("not a JSON object");
   const c = json as Record<string, unknown>;
@@ -138,54 +140,55 @@ export function configEncoderOptions(
 export const GGUF_CONFIG_KEY = "mnemo.model_json";
 
 /**
- * Finds and reads the config of the model at `modelPath`: for a GGUF, `<name>.json` beside it,
- * then `model.json` in its folder, then the JSON the file itself carries in its metadata under
- * {@link GGUF_CONFIG_KEY} (so a GGUF copied on its own still encodes memories the way it was
- * trained to); for an ONNX model, `model.json` in its folder (never `<name>.json`: `mnemo onnx
- * prepare` writes its own sidecars beside the model). A file beside the model wins over the
- * embedded config. `undefined` when there is none.
+ * Finds and reads the config of the model at `modelPath`. For a GGUF: `<name>.json` beside it,
+ * else the JSON the file itself carries in its metadata under {@link GGUF_CONFIG_KEY} (so a GGUF
+ * copied on its own still encodes memories the way it was trained to), else `model.json` in its
+ * folder (a folder's generic file never overrides what the model file says about itself). For an
+ * ONNX model: `model.json` in its folder (never `<name>.json`: `mnemo onnx prepare` writes its own
+ * sidecars beside the model). `undefined` when there is none.
  * @throws MnemoError `MODEL_INVALID` when the file exists (or the GGUF's metadata holds a config)
  *   but is not a valid config
  */
 export async function loadModelConfig(modelPath: string): Promise<ModelConfig | undefined> {
-  const { readFile } = await import("node:fs/promises");
   const { dirname, join } = await import("node:path");
   const folderConfig = join(dirname(modelPath), "model.json");
-  let candidates: string[];
-  if (/\.gguf$/i.test(modelPath))
-    candidates = [modelPath.replace(/\.gguf$/i, ".json"), folderConfig];
-  else if (/\.onnx$/i.test(modelPath)) candidates = [folderConfig];
-  else return undefined;
-  for (const file of candidates) {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch {
-      continue;
-    }
+  if (/\.onnx$/i.test(modelPath)) return readConfigFile(folderConfig);
+  if (!/\.gguf$/i.test(modelPath)) return undefined;
+  const own = await readConfigFile(modelPath.replace(/\.gguf$/i, ".json"));
+  if (own) return own;
+  const embedded = await readGgufMetadataString(modelPath, GGUF_CONFIG_KEY);
+  if (embedded !== undefined) {
+    const source = `${modelPath} (GGUF metadata ${GGUF_CONFIG_KEY})`;
+    const fix = `Put a valid config file beside the model (${modelPath.replace(/\.gguf$/i, ".json")}): it takes precedence over the embedded one.`;
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(embedded);
     } catch {
-      throw new MnemoError(
-        "MODEL_INVALID",
-        `${file} is not valid JSON. Fix or remove the model's config file.`,
-      );
+      throw new MnemoError("MODEL_INVALID", `${source} is not valid JSON. ${fix}`);
     }
-    return parseModelConfig(json, file);
+    return parseModelConfig(json, source, fix);
   }
-  if (!/\.gguf$/i.test(modelPath)) return undefined;
-  const embedded = await readGgufMetadataString(modelPath, GGUF_CONFIG_KEY);
-  if (embedded === undefined) return undefined;
-  const source = `${modelPath} (GGUF metadata ${GGUF_CONFIG_KEY})`;
+  return readConfigFile(folderConfig);
+}
+
+/** A config file's parsed content; `undefined` when the file cannot be read (absent). */
+async function readConfigFile(file: string): Promise<ModelConfig | undefined> {
+  const { readFile, stat } = await import("node:fs/promises");
+  let text: string;
+  try {
+    if (!(await stat(file)).isFile()) return undefined; // a FIFO would block the read
+    text = await readFile(file, "utf8");
+  } catch {
+    return undefined;
+  }
   let json: unknown;
   try {
-    json = JSON.parse(embedded);
+    json = JSON.parse(text);
   } catch {
     throw new MnemoError(
       "MODEL_INVALID",
-      `${source} is not valid JSON. Put a valid config file beside the model (<name>.json), which takes precedence.`,
+      `${file} is not valid JSON. Fix or remove the model's config file.`,
     );
   }
-  return parseModelConfig(json, source);
+  return parseModelConfig(json, file);
 }

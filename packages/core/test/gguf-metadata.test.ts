@@ -7,7 +7,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GGUF_CONFIG_KEY, loadModelConfig, readGgufMetadataString } from "../src/index.js";
+import {
+  GGUF_CONFIG_KEY,
+  loadModelConfig,
+  readGgufMetadata,
+  readGgufMetadataString,
+} from "../src/index.js";
 
 type Value =
   | { type: "u32"; v: number }
@@ -113,10 +118,10 @@ describe("readGgufMetadataString", () => {
     expect(await readGgufMetadataString(join(dir, "missing.gguf"), "x")).toBeUndefined();
     const notGguf = await file("text.gguf", "this is not a model");
     expect(await readGgufMetadataString(notGguf, "general.architecture")).toBeUndefined();
-    // cut inside the token list: the key after it cannot be reached
+    // cut inside the token list: not a readable GGUF, so nothing is trusted from it
     const truncated = await file("cut.gguf", good.subarray(0, 200_000));
     expect(await readGgufMetadataString(truncated, GGUF_CONFIG_KEY)).toBeUndefined();
-    expect(await readGgufMetadataString(truncated, "general.architecture")).toBe("llama");
+    expect(await readGgufMetadata(truncated)).toBeUndefined();
     const v1 = await file("v1.gguf", gguf(PAIRS, 1));
     expect(await readGgufMetadataString(v1, "general.architecture")).toBeUndefined();
     // an impossible string length (corrupt file) is refused, not allocated
@@ -124,6 +129,121 @@ describe("readGgufMetadataString", () => {
     expect(await readGgufMetadataString(await file("huge.gguf", huge), "x")).toBeUndefined();
     const badType = Buffer.concat([Buffer.from("GGUF"), u32(3), u64(0), u64(2), str("a"), u32(99)]);
     expect(await readGgufMetadataString(await file("type.gguf", badType), "b")).toBeUndefined();
+  });
+});
+
+describe("readGgufMetadata", () => {
+  it("decodes every value type and summarises arrays, nested ones too", async () => {
+    const scalar = (type: number, bytes: Buffer) => Buffer.concat([u32(type), bytes]);
+    const le = (n: number, write: (b: Buffer) => void) => {
+      const b = Buffer.alloc(n);
+      write(b);
+      return b;
+    };
+    const pairs: [string, Buffer][] = [
+      ["u8", scalar(0, Buffer.from([250]))],
+      ["i8", scalar(1, Buffer.from([0xff]))],
+      [
+        "u16",
+        scalar(
+          2,
+          le(2, (b) => b.writeUInt16LE(65000)),
+        ),
+      ],
+      [
+        "i16",
+        scalar(
+          3,
+          le(2, (b) => b.writeInt16LE(-3)),
+        ),
+      ],
+      [
+        "i32",
+        scalar(
+          5,
+          le(4, (b) => b.writeInt32LE(-70000)),
+        ),
+      ],
+      ["bool", scalar(7, Buffer.from([1]))],
+      [
+        "u64",
+        scalar(
+          10,
+          le(8, (b) => b.writeBigUInt64LE(2n ** 60n)),
+        ),
+      ],
+      [
+        "i64",
+        scalar(
+          11,
+          le(8, (b) => b.writeBigInt64LE(-5n)),
+        ),
+      ],
+      [
+        "f64",
+        scalar(
+          12,
+          le(8, (b) => b.writeDoubleLE(0.125)),
+        ),
+      ],
+      // an array of two arrays of u16
+      [
+        "nested",
+        Buffer.concat([
+          u32(9),
+          u32(9),
+          u64(2),
+          ...[3, 1].map((n) => Buffer.concat([u32(2), u64(n), Buffer.alloc(2 * n)])),
+        ]),
+      ],
+      ["after", Buffer.concat([u32(8), str("still read")])],
+    ];
+    const bytes = Buffer.concat([
+      Buffer.from("GGUF"),
+      u32(3),
+      u64(0),
+      u64(pairs.length),
+      ...pairs.map(([k, v]) => Buffer.concat([str(k), v])),
+    ]);
+    const meta = await readGgufMetadata(await file("types.gguf", bytes));
+    expect(Object.fromEntries(meta ?? [])).toEqual({
+      u8: 250,
+      i8: -1,
+      u16: 65000,
+      i16: -3,
+      i32: -70000,
+      bool: true,
+      u64: 2n ** 60n,
+      i64: -5n,
+      f64: 0.125,
+      nested: { arrayOf: "array", length: 2 },
+      after: "still read",
+    });
+  });
+
+  it("refuses an array count past the end of the file without reading to the end", async () => {
+    const bytes = Buffer.concat([
+      Buffer.from("GGUF"),
+      u32(3),
+      u64(0),
+      u64(1),
+      str("scores"),
+      u32(9),
+      u32(6),
+      u64(2 ** 40), // 4 TiB of f32
+    ]);
+    expect(await readGgufMetadata(await file("count.gguf", bytes))).toBeUndefined();
+  });
+
+  it("reads the whole synthetic file: the token list is summarised, later keys are kept", async () => {
+    const meta = await readGgufMetadata(await file("all.gguf", gguf(PAIRS)));
+    expect(meta?.get("tokenizer.ggml.tokens")).toEqual({
+      arrayOf: "string",
+      length: TOKENS.length,
+    });
+    expect(meta?.get("llama.block_count")).toBe(8);
+    expect(meta?.get("llama.rope.freq_base")).toBe(10000);
+    expect([...(meta?.keys() ?? [])]).toEqual(PAIRS.map(([k]) => k));
   });
 });
 
@@ -137,13 +257,34 @@ describe("loadModelConfig with a config embedded in the GGUF", () => {
     expect(await loadModelConfig(path)).toEqual(CONFIG);
   });
 
-  it("lets a config file beside the model win over the embedded one", async () => {
+  it("<name>.json beside the model wins over the embedded config, a folder's model.json does not", async () => {
     const sub = join(dir, "beside");
     const { mkdir } = await import("node:fs/promises");
     await mkdir(sub);
-    await writeFile(join(sub, "model.gguf"), gguf(PAIRS));
-    await writeFile(join(sub, "model.json"), JSON.stringify({ trigger: "<beside>" }));
-    expect((await loadModelConfig(join(sub, "model.gguf")))?.trigger).toBe("<beside>");
+    await writeFile(join(sub, "a.gguf"), gguf(PAIRS));
+    await writeFile(join(sub, "b.gguf"), gguf(PAIRS));
+    await writeFile(join(sub, "a.json"), JSON.stringify({ trigger: "<own file>" }));
+    // another model's generic config left in the folder must not re-encode this one's memories
+    await writeFile(
+      join(sub, "model.json"),
+      JSON.stringify({ encoder: { value: "mean-embedding" } }),
+    );
+    expect((await loadModelConfig(join(sub, "a.gguf")))?.trigger).toBe("<own file>");
+    expect(await loadModelConfig(join(sub, "b.gguf"))).toEqual(CONFIG);
+    await writeFile(join(sub, "plain.gguf"), gguf(PAIRS.slice(0, 2)));
+    expect((await loadModelConfig(join(sub, "plain.gguf")))?.encoder?.value).toBe("mean-embedding");
+  });
+
+  it("never blocks on a FIFO named like a model or a config", async (ctx) => {
+    if (process.platform === "win32") ctx.skip("SKIPPED: mkfifo is POSIX only");
+    const { execFileSync } = await import("node:child_process");
+    const { mkdir } = await import("node:fs/promises");
+    const sub = join(dir, "fifo");
+    await mkdir(sub);
+    execFileSync("mkfifo", [join(sub, "m.gguf"), join(sub, "model.json"), join(sub, "n.json")]);
+    expect(await readGgufMetadata(join(sub, "m.gguf"))).toBeUndefined();
+    expect(await loadModelConfig(join(sub, "m.gguf"))).toBeUndefined();
+    expect(await loadModelConfig(join(sub, "n.gguf"))).toBeUndefined(); // n.json is a FIFO too
   });
 
   it("refuses an embedded config that is not valid JSON or not a valid config (MODEL_INVALID)", async () => {
@@ -158,7 +299,11 @@ describe("loadModelConfig with a config embedded in the GGUF", () => {
     });
     const badKey = join(sub, "b.gguf");
     await writeFile(badKey, gguf([[GGUF_CONFIG_KEY, { type: "string", v: '{"encoders":{}}' }]]));
-    await expect(loadModelConfig(badKey)).rejects.toMatchObject({ code: "MODEL_INVALID" });
+    // no file to fix: the message says where a config file that takes precedence goes
+    await expect(loadModelConfig(badKey)).rejects.toMatchObject({
+      code: "MODEL_INVALID",
+      message: expect.stringMatching(/unknown key "encoders".*b\.json.*takes precedence/),
+    });
   });
 
   it("gives undefined for a GGUF without one", async () => {
