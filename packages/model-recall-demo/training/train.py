@@ -6,9 +6,11 @@
 - --init-from DIR (first call only): start from the model weights of another run's checkpoint
   (stage 2, config-stage2.json, continues from stage 1's weights with a fresh optimizer).
 - Resumes from DIR if it holds a checkpoint (model + optimizer + step + log), else starts fresh.
-- --total-steps auto (first call only): measures the speed of the first steps and sets the total
+- --total-steps auto (first call only): measures the speed of the first 60 steps and sets the total
   so that training takes config.train_seconds_total seconds over all calls; the number is stored in
-  the checkpoint and the log, so a rerun can pass it explicitly for exact reproduction.
+  the checkpoint and the log. Until it is set, the schedule runs as if the total were unknown
+  (InfoNCE weight 0, no cosine decay), so an exact rerun passes both the number and
+  --total-known-from 60.
 - Stops at --max-seconds (this call's budget), at --stop-step or at the total, saves the checkpoint to DIR and
   (with --out) copies the loss-curve PNG and the JSON log there.
 - Checkpoint files are shards of at most 15 MB (the GPU machine returns files up to 16 MiB).
@@ -173,6 +175,9 @@ def main() -> None:
     ap.add_argument("--no-opt-state", action="store_true", help="final save without optimizer state")
     ap.add_argument("--num-workers", type=int, default=None)
     ap.add_argument("--init-from", default=None, help="checkpoint directory whose model weights start this run")
+    ap.add_argument("--total-known-from", type=int, default=0,
+                    help="with --total-steps N: before this step, schedule as an auto run did while it measured "
+                         "(InfoNCE off, no cosine decay); 60 reproduces a run that used --total-steps auto")
     args = ap.parse_args()
     t_start = time.time()
     ckpt = Path(args.ckpt)
@@ -232,9 +237,10 @@ def main() -> None:
         if time.time() - t_start > args.max_seconds or (args.stop_step is not None and step >= args.stop_step):
             break
         batch = {k: v.to(dev, non_blocking=True) for k, v in next(it).items()}
-        tot_for_sched = total if total is not None else 10**9
+        known = total is not None and step >= args.total_known_from
+        tot_for_sched = total if known else 10**9
         lr = lr_at(step, tot_for_sched, o)
-        w = nce_weight(step, tot_for_sched, cfg["curriculum"]) if total is not None else 0.0
+        w = nce_weight(step, tot_for_sched, cfg["curriculum"]) if known else 0.0
         for g in opt.param_groups:
             g["lr"] = lr
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
