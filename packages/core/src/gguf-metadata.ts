@@ -15,12 +15,15 @@ import type { FileHandle } from "node:fs/promises";
  * arrays summarised by element type and length (token lists hold hundreds of thousands of
  * entries: they are skipped, not kept).
  */
-export type GgufMetadataValue =
-  | number
-  | bigint
-  | boolean
-  | string
-  | { readonly arrayOf: GgufValueType; readonly length: number };
+export type GgufMetadataValue = number | bigint | boolean | string | GgufArraySummary;
+
+/** A metadata array, summarised: its element type and length (elements are skipped). */
+export interface GgufArraySummary {
+  /** The element type (`"array"` for arrays of arrays). */
+  readonly arrayOf: GgufValueType;
+  /** Number of elements. */
+  readonly length: number;
+}
 
 /** GGUF value type names, by the format's numbering (gguf.md, `gguf_metadata_value_type`). */
 export type GgufValueType =
