@@ -25,7 +25,7 @@ export interface GgufArraySummary {
   readonly length: number;
 }
 
-/** GGUF value type names, by the format's numbering (gguf.md, `gguf_metadata_value_type`). */
+/** GGUF value type names (gguf.md, `gguf_metadata_value_type`). */
 export type GgufValueType =
   | "u8"
   | "i8"
@@ -41,35 +41,36 @@ export type GgufValueType =
   | "i64"
   | "f64";
 
-const TYPE_NAMES: readonly GgufValueType[] = [
-  "u8",
-  "i8",
-  "u16",
-  "i16",
-  "u32",
-  "i32",
-  "f32",
-  "bool",
-  "string",
-  "array",
-  "u64",
-  "i64",
-  "f64",
+/**
+ * GGUF value types, indexed by the format's numbering (gguf.md, `gguf_metadata_value_type`): the
+ * fixed-size ones with their byte size and decoder; strings (8) and arrays (9) vary in size.
+ */
+const TYPES: readonly {
+  name: GgufValueType;
+  size?: number;
+  read?: (b: Buffer) => GgufMetadataValue;
+}[] = [
+  { name: "u8", size: 1, read: (b: Buffer) => b.readUInt8(0) },
+  { name: "i8", size: 1, read: (b: Buffer) => b.readInt8(0) },
+  { name: "u16", size: 2, read: (b: Buffer) => b.readUInt16LE(0) },
+  { name: "i16", size: 2, read: (b: Buffer) => b.readInt16LE(0) },
+  { name: "u32", size: 4, read: (b: Buffer) => b.readUInt32LE(0) },
+  { name: "i32", size: 4, read: (b: Buffer) => b.readInt32LE(0) },
+  { name: "f32", size: 4, read: (b: Buffer) => b.readFloatLE(0) },
+  { name: "bool", size: 1, read: (b: Buffer) => b.readUInt8(0) !== 0 },
+  { name: "string" },
+  { name: "array" },
+  { name: "u64", size: 8, read: (b: Buffer) => b.readBigUInt64LE(0) },
+  { name: "i64", size: 8, read: (b: Buffer) => b.readBigInt64LE(0) },
+  { name: "f64", size: 8, read: (b: Buffer) => b.readDoubleLE(0) },
 ];
-/** Byte size of the fixed-size types, by type number; strings (8) and arrays (9) vary. */
-const FIXED_SIZE: Record<number, number> = {
-  0: 1,
-  1: 1,
-  2: 2,
-  3: 2,
-  4: 4,
-  5: 4,
-  6: 4,
-  7: 1,
-  10: 8,
-  11: 8,
-  12: 8,
-};
+
+/** The fixed-size type numbered `type`, if it is one. */
+function fixed(type: number): { size: number; read: (b: Buffer) => GgufMetadataValue } | undefined {
+  const t = TYPES[type];
+  return t?.size !== undefined && t.read ? { size: t.size, read: t.read } : undefined;
+}
+
 const STRING = 8;
 const ARRAY = 9;
 /** Longest key or string value read (bytes): anything longer means a corrupt file. */
@@ -147,10 +148,15 @@ class Cursor {
     this.at = 0;
   }
 
-  async string(): Promise<string> {
+  /** A string's byte length, refused past {@link MAX_STRING_BYTES} (a corrupt file). */
+  private async stringLength(): Promise<number> {
     const n = await this.u64();
     if (n > MAX_STRING_BYTES) throw new Corrupt("string too long");
-    return (await this.bytes(n)).toString("utf8");
+    return n;
+  }
+
+  async string(): Promise<string> {
+    return (await this.bytes(await this.stringLength())).toString("utf8");
   }
 
   /** Skips `count` strings, synchronously while they are buffered (token lists: ~10^5 strings). */
@@ -166,15 +172,9 @@ class Cursor {
         left--;
       }
       if (left === 0) return;
-      await this.skip(await this.u64Checked());
+      await this.skip(await this.stringLength());
       left--;
     }
-  }
-
-  private async u64Checked(): Promise<number> {
-    const n = await this.u64();
-    if (n > MAX_STRING_BYTES) throw new Corrupt("string too long");
-    return n;
   }
 
   async value(type: number): Promise<GgufMetadataValue> {
@@ -182,41 +182,17 @@ class Cursor {
     if (type === ARRAY) {
       const elem = await this.u32();
       const length = await this.u64();
-      const arrayOf = TYPE_NAMES[elem];
+      const arrayOf = TYPES[elem]?.name;
       if (arrayOf === undefined) throw new Corrupt(`unknown value type ${elem}`);
-      const size = FIXED_SIZE[elem];
-      if (size !== undefined) await this.skip(size * length);
+      const f = fixed(elem);
+      if (f) await this.skip(f.size * length);
       else if (elem === STRING) await this.skipStrings(length);
       else for (let i = 0; i < length; i++) await this.value(elem); // nested arrays
       return { arrayOf, length };
     }
-    const size = FIXED_SIZE[type];
-    if (size === undefined) throw new Corrupt(`unknown value type ${type}`);
-    const b = await this.bytes(size);
-    switch (type) {
-      case 0:
-        return b.readUInt8(0);
-      case 1:
-        return b.readInt8(0);
-      case 2:
-        return b.readUInt16LE(0);
-      case 3:
-        return b.readInt16LE(0);
-      case 4:
-        return b.readUInt32LE(0);
-      case 5:
-        return b.readInt32LE(0);
-      case 6:
-        return b.readFloatLE(0);
-      case 7:
-        return b.readUInt8(0) !== 0;
-      case 10:
-        return b.readBigUInt64LE(0);
-      case 11:
-        return b.readBigInt64LE(0);
-      default:
-        return b.readDoubleLE(0);
-    }
+    const f = fixed(type);
+    if (!f) throw new Corrupt(`unknown value type ${type}`);
+    return f.read(await this.bytes(f.size));
   }
 }
 
