@@ -157,17 +157,12 @@ export async function loadModelConfig(modelPath: string): Promise<ModelConfig | 
   const own = await readConfigFile(modelPath.replace(/\.gguf$/i, ".json"));
   if (own) return own;
   const embedded = await readGgufMetadataString(modelPath, GGUF_CONFIG_KEY);
-  if (embedded !== undefined) {
-    const source = `${modelPath} (GGUF metadata ${GGUF_CONFIG_KEY})`;
-    const fix = `Put a valid config file beside the model (${modelPath.replace(/\.gguf$/i, ".json")}): it takes precedence over the embedded one.`;
-    let json: unknown;
-    try {
-      json = JSON.parse(embedded);
-    } catch {
-      throw new MnemoError("MODEL_INVALID", `${source} is not valid JSON. ${fix}`);
-    }
-    return parseModelConfig(json, source, fix);
-  }
+  if (embedded !== undefined)
+    return parseConfigText(
+      embedded,
+      `${modelPath} (GGUF metadata ${GGUF_CONFIG_KEY})`,
+      `Put a valid config file beside the model (${modelPath.replace(/\.gguf$/i, ".json")}): it takes precedence over the embedded one.`,
+    );
   return readConfigFile(folderConfig);
 }
 
@@ -181,14 +176,19 @@ async function readConfigFile(file: string): Promise<ModelConfig | undefined> {
   } catch {
     return undefined;
   }
+  return parseConfigText(text, file);
+}
+
+/** JSON text → a validated config; MODEL_INVALID (with `fix` in the message) when it is not. */
+function parseConfigText(text: string, source: string, fix?: string): ModelConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     throw new MnemoError(
       "MODEL_INVALID",
-      `${file} is not valid JSON. Fix or remove the model's config file.`,
+      `${source} is not valid JSON. ${fix ?? "Fix or remove the model's config file."}`,
     );
   }
-  return parseModelConfig(json, file);
+  return parseModelConfig(json, source, fix);
 }
