@@ -93,15 +93,16 @@ def _bigrams(t: str) -> set[str]:
     return {n[i:i + 2] for i in range(len(n) - 1)}
 
 
+def _overlaps(g: set[str], held_grams: list[set[str]], threshold: float) -> bool:
+    """True if bigram set g has Jaccard similarity ≥ threshold with any of held_grams."""
+    return any(g and h and len(g & h) / len(g | h) >= threshold for h in held_grams)
+
+
 def _near_phrasing(t: str, held: list[str], threshold: float = 0.6) -> bool:
     """True if phrasing t equals a held-out one or shares most of its character bigrams with one
     (Jaccard ≥ threshold, placeholders ignored)."""
-    g = _bigrams(t)
-    for h in held:
-        hg = _bigrams(h)
-        if normalize(t) == normalize(h) or (g and hg and len(g & hg) / len(g | hg) >= threshold):
-            return True
-    return False
+    return normalize(t) in {normalize(h) for h in held} or _overlaps(_bigrams(t), [_bigrams(h) for h in held],
+                                                                        threshold)
 
 
 def random_string(rng: random.Random, lang: str, n_bytes: int) -> str:
@@ -236,6 +237,7 @@ class World:
         # Extra training-only chit-chat (hard negatives that mention birthdays, pets, cities, ...),
         # minus anything equal to a held-out item.
         self.heldout_general = {normalize(q) for lang in LANGS for q, _ in self.chat[lang]["heldout"]}
+        self.heldout_general_grams = [_bigrams(h) for h in self.heldout_general]  # once: checked per sample
         extra = _read_tsv("chat_extra.tsv") + (_read_tsv("knowledge.tsv") if data_version >= 2 else [])
         for r in extra:
             if not self.near_heldout_general(r[1]):
@@ -260,12 +262,7 @@ class World:
             return False
         if any(w in q.lower() for w in self.HELDOUT_FAMILY_WORDS):
             return True
-        grams = {n[i:i + 2] for i in range(len(n) - 1)}
-        for h in self.heldout_general:
-            hg = {h[i:i + 2] for i in range(len(h) - 1)}
-            if grams and hg and len(grams & hg) / len(grams | hg) >= 0.5:
-                return True
-        return False
+        return _overlaps(_bigrams(q), self.heldout_general_grams, 0.5)
 
     # ---- people -------------------------------------------------------------------------
     def random_name(self, rng: random.Random, lang: str) -> str:
