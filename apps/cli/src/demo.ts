@@ -13,6 +13,7 @@ import { join } from "node:path";
 import {
   createMemoryEncoder,
   encodeMemories,
+  formatPrompt,
   generateText,
   type MemoryEncoderOptions,
   type MemoryInput,
@@ -233,7 +234,7 @@ async function runRecallModelDemo(options: DemoOptions): Promise<void> {
       }
       await store.upsert(await encodeMemories(encoder, RECALL_DEMO_MEMORIES));
       for (const q of RECALL_DEMO_QUESTIONS) {
-        const prompt = config.prompt.template.replace("{question}", q.question) + q.reply;
+        const prompt = formatPrompt(config.prompt.template, q.question) + q.reply;
         const promptTokens = backend.tokenize(prompt, { addSpecial: true, parseSpecial: true });
         const result = await generateText({
           backend,

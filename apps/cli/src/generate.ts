@@ -1,5 +1,11 @@
 /** `mnemo generate`: stream a generation with recall, then print the recall trace. */
-import { type GenerationEvent, generate, MnemoError, type SamplingOptions } from "@mnemo/core";
+import {
+  formatPrompt,
+  type GenerationEvent,
+  generate,
+  MnemoError,
+  type SamplingOptions,
+} from "@mnemo/core";
 import { openSession, type StoreOptions } from "./context.js";
 import { paint, traceTable } from "./format.js";
 
@@ -48,7 +54,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
           "INVALID_OPTION",
           `${session.modelPath} has no prompt template in its config (<model>.json, model.json or the GGUF's mnemo.model_json): write the whole prompt with --prompt.`,
         );
-      prompt = template.replaceAll("{question}", options.question);
+      prompt = formatPrompt(template, options.question);
       // The config's stop strings belong to its prompt format; --stop still overrides them.
       stop ??= session.config?.stop;
     }

@@ -136,6 +136,16 @@ export function configEncoderOptions(
   return rest;
 }
 
+/**
+ * A model config's prompt template with `{question}` replaced by the user's text, taken
+ * literally (a `$&` or `$'` in the text stays as typed, unlike `String.replace` patterns).
+ * @param template e.g. `"User: {question}\nAssistant: "` (`ModelConfig.prompt.template`)
+ * @param question the user's text
+ */
+export function formatPrompt(template: string, question: string): string {
+  return template.replaceAll("{question}", () => question);
+}
+
 /** GGUF metadata key under which a model file carries its own config (the JSON text). */
 export const GGUF_CONFIG_KEY = "mnemo.model_json";
 

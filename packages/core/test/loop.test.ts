@@ -418,6 +418,15 @@ describe("model config files", () => {
     ).toEqual({ name: "x", prompt: { template: "{question}", language: ["zh"] } });
   });
 
+  it("formatPrompt puts the text in literally, $ patterns included", async () => {
+    const { formatPrompt } = await import("../src/model-config.js");
+    expect(formatPrompt("User: {question}\nAssistant: ", "What is my pet's name?")).toBe(
+      "User: What is my pet's name?\nAssistant: ",
+    );
+    // String.prototype.replace would expand $& and $' here
+    expect(formatPrompt("Q: {question} A:", "cost $& more$'")).toBe("Q: cost $& more$' A:");
+  });
+
   it("drops the config's vector settings when the user picks another value strategy", async () => {
     const { configEncoderOptions } = await import("../src/model-config.js");
     const recall = {

@@ -38,7 +38,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
 import { loadOnnxBackend } from "@mnemo/backend-onnx";
-import { createMemoryEncoder, encodeMemories, generateText } from "@mnemo/core";
+import { createMemoryEncoder, encodeMemories, formatPrompt, generateText } from "@mnemo/core";
 import { openHnswStore } from "@mnemo/store-hnsw";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -142,7 +142,7 @@ const config = JSON.parse(readFileSync(path.join(pkg, "model", "model.json"), "u
 const pyEval = JSON.parse(readFileSync(path.join(pkg, "eval.json"), "utf8"));
 const FT = fx.fact_types;
 const TRIGGER = config.trigger;
-const promptOf = (q) => config.prompt.template.replace("{question}", q);
+const promptOf = (q) => formatPrompt(config.prompt.template, q);
 
 // ---- model, encoder, store ----------------------------------------------------------------
 const t0 = performance.now();

@@ -17,6 +17,7 @@ import { loadLlamaCppBackend } from "@mnemo/backend-llamacpp";
 import {
   createMemoryEncoder,
   encodeMemories,
+  formatPrompt,
   type GenerateTextResult,
   generateText,
   type InferenceBackend,
@@ -79,7 +80,7 @@ describe.skipIf(missingModel())("recall demo model through mnemo's loop (llama.c
   let store: MemoryStore;
   let triggerId: number;
 
-  const promptOf = (q: string) => config.prompt.template.replace("{question}", q);
+  const promptOf = (q: string) => formatPrompt(config.prompt.template, q);
   const ask = (prompt: string, namespace: string): Promise<GenerateTextResult> =>
     generateText({
       backend,
