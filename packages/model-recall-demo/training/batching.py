@@ -17,7 +17,7 @@ import random
 import torch
 
 import tok
-from data import FACT_TYPES, LANGS, Dialogue, World, general_dialogue, memory_dialogue, rag_dialogue
+from data import FACT_TYPES, LANGS, NOISE_PROB, Dialogue, World, general_dialogue, memory_dialogue, rag_dialogue
 
 IGNORE = -100
 MAX_VECTORS = 8
@@ -99,14 +99,16 @@ class BatchStream(torch.utils.data.IterableDataset):
     from (seed, start_step, worker id); DataLoader interleaves workers round-robin, so the stream
     is a deterministic function of (seed, start_step, num_workers)."""
 
-    def __init__(self, seed: int, start_step: int, batch_cfg: dict, data_version: int = 1) -> None:
+    def __init__(self, seed: int, start_step: int, batch_cfg: dict, data_version: int = 1,
+                 noise_prob: float = NOISE_PROB) -> None:
         self.seed, self.start_step, self.batch_cfg = seed, start_step, batch_cfg
         self.data_version = data_version  # data.World's corpus version (config "data_version")
+        self.noise_prob = noise_prob  # data_version 5: share of questions with word noise (config "noise_prob")
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         wid = info.id if info is not None else 0
         rng = random.Random(f"{self.seed}:{self.start_step}:{wid}")
-        world = World(self.data_version)
+        world = World(self.data_version, self.noise_prob)
         while True:
             yield make_batch(world, rng, **self.batch_cfg)

@@ -30,6 +30,7 @@ import calendar
 import datetime as dt
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,7 @@ WEEKDAYS_ZH = ["星期一", "星期二", "星期三", "星期四", "星期五", 
 
 GENERATED_PHRASING_PROB = 0.65  # training questions drawn from paraphrase.py's phrasings
 EXTRA_PHRASING_PROB = 0.25  # data_version 4: of those, drawn from lists/questions_extra.json instead
+NOISE_PROB = 0.3  # data_version 5: share of training questions (memory and general) given word noise
 PROMPT = "User: {q}\nAssistant: "
 RAG_PROMPT = "Context: {m}\nUser: {q}\nAssistant: "
 RECALL = "<recall>"
@@ -179,13 +181,16 @@ def memory_text(lang: str, name: str, ftype: str, value: str) -> str:
 class World:
     """Value lists, names, phrasings and general-question generators with their held-out splits."""
 
-    def __init__(self, data_version: int = 1) -> None:
+    def __init__(self, data_version: int = 1, noise_prob: float = NOISE_PROB) -> None:
         """data_version 1: the corpus of stages 1-3 (and evaluate.py's test items); 2: stage 4's
         (broader paraphrase vocabulary, lists/knowledge.tsv, name-string and name-frame families);
         3: stage 5's (2 plus "the X of {N}" name questions, Chinese questions about English names,
         more knowledge questions); 4: stage 6's (3 plus lists/questions_extra.json, phrasings
-        written without sight of questions.json, for a quarter of training questions)."""
+        written without sight of questions.json, for a quarter of training questions); 5: stage 7's
+        (3 plus word noise on a share `noise_prob` of training questions, memory and general alike:
+        see noisy())."""
         self.data_version = data_version
+        self.noise_prob = noise_prob
         self.values: dict[str, dict[str, dict[str, list[str]]]] = {}  # ftype -> lang -> split -> values
         for ftype, fname in [("city", "cities.tsv"), ("food", "foods.tsv"), ("job", "jobs.tsv"),
                              ("allergy", "allergies.tsv")]:
@@ -246,6 +251,14 @@ class World:
             + (self.GENERAL_FAMILIES_V3 if data_version >= 3 else [])
         cap_tr, cap_ho = _split(self.capitals, 0.2, "capitals")
         self.capitals_split = {"train": cap_tr, "heldout": cap_ho}
+        # Words that noisy() inserts: those of the training general questions (en: words; zh: runs
+        # of Chinese characters, cut to 1-2 characters when drawn). None names a fact type's value.
+        self.noise_words = {
+            "en": sorted({w.lower() for q, _ in self.chat["en"]["train"] for w in re.findall(r"[A-Za-z]+", q)}),
+            "zh": sorted({r for q, _ in self.chat["zh"]["train"] for r in re.findall(r"[\u4e00-\u9fff]+", q)}),
+        }
+        self.heldout_phrasings = {lang: [t for ft in FACT_TYPES for t in self.phr[ft][lang]["heldout"]]
+                                  for lang in LANGS}
 
     # Words of the held-out general families: a training item using them would leak the family.
     HELDOUT_FAMILY_WORDS = ["leap", "闰年", "initial", "首字母", "缩写", "minutes are in", "个小时是多少分钟",
@@ -307,6 +320,10 @@ class World:
         if p.lang == "en" and p.is_user:
             templates = [t for t in templates if "{N}" not in t] or templates
         t = rng.choice(templates)
+        if split == "train" and self.data_version >= 5 and rng.random() < self.noise_prob:
+            noisy = self.noisy(rng, t, p.lang)
+            if not _near_phrasing(noisy, self.heldout_phrasings[p.lang]):
+                t = noisy
         if p.lang == "zh":
             q = t.replace("{N}", p.name or "我")
         else:
@@ -325,6 +342,33 @@ class World:
             if rng.random() < 0.1 and q.endswith("？"):
                 q = q[:-1]
         return w.replace("{q}", q)
+
+    # en: words as written (punctuation and "{P}'s" stay attached); zh: characters, with placeholders,
+    # runs of Latin letters or digits (English names, numbers) and spaces kept whole
+    NOISE_TOKEN = {"en": re.compile(r"\S+"), "zh": re.compile(r"\{[NP]\}|[A-Za-z0-9'’]+|\s+|.")}
+
+    def noisy(self, rng: random.Random, q: str, lang: str) -> str:
+        """q with word noise, the random deletion, insertion and swap of EDA (Wei & Zou 2019, "EDA:
+        Easy Data Augmentation Techniques for Boosting Performance on Text Classification"), so that
+        no single word decides whether to recall or which memory: each word (en) or character (zh)
+        is dropped with probability 0.1 unless it holds a placeholder ({N}, {P}) or a digit;
+        0-2 words of the training general questions are inserted; one adjacent pair is swapped with
+        probability 0.3. Synonym replacement is left out (no thesaurus ships here)."""
+        toks = self.NOISE_TOKEN[lang].findall(q)
+        keep = lambda t: "{N}" in t or "{P}" in t or t.isspace() or any(c.isdigit() for c in t)  # noqa: E731
+        out = [t for t in toks if keep(t) or rng.random() >= 0.1]
+        if all(keep(t) for t in out):
+            out = toks
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            w = rng.choice(self.noise_words[lang])
+            if lang == "zh":
+                i = rng.randrange(len(w))
+                w = w[i:i + rng.choice([1, 2])]
+            out.insert(rng.randrange(len(out) + 1), w)
+        if len(out) > 2 and rng.random() < 0.3:
+            i = rng.randrange(len(out) - 1)
+            out[i], out[i + 1] = out[i + 1], out[i]
+        return ("" if lang == "zh" else " ").join(out)
 
     def recall_prefix(self, rng: random.Random, lang: str) -> str:
         return rng.choice(RECALL_PREFIX[lang])
@@ -358,6 +402,8 @@ class World:
         while True:
             fam = rng.choice(fams)
             q, a = getattr(self, f"_g_{fam}")(rng, lang, split)
+            if split == "train" and self.data_version >= 5 and rng.random() < self.noise_prob:
+                q = self.noisy(rng, q, lang)
             if split != "train" or not self.near_heldout_general(q):
                 return fam, self.wrap(rng, q, lang), a
 

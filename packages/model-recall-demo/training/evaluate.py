@@ -13,6 +13,10 @@ Pipeline per question, as mnemo runs it:
 Memory key = value = final-norm hidden state at </s> of "<s>{memory text}</s>".
 Also: text-RAG baseline (memory text in the prompt as "Context: ...", no vector), and the
 trigger rate on general questions (seen families and held-out families/items).
+Two test sets written by someone who never saw this corpus, used by no shipped stage's training:
+lists/questions_extra.json (a second held-out phrasing set; stage 6 trained on it, so its figures
+there are not a test) and lists/general_blind.json (general questions, for the false-trigger rate).
+Per held-out phrasing: trigger rate, retrieval and which fact's memory won ("heldout_phrasings").
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import torch.nn.functional as F
 
 import tok
 from batching import encode_memory
-from data import FACT_TYPES, LANGS, PROMPT, RAG_PROMPT, World, make_people, open_value_items
+from data import FACT_TYPES, LANGS, LISTS, PROMPT, RAG_PROMPT, World, _bigrams, _overlaps, make_people, open_value_items
 from train import load_model
 
 
@@ -230,6 +234,87 @@ def value_summary(items: list[dict], known: set[str]) -> dict:
             "by_group": {k: {"n": len(v), "exact": rate(r["text_ok"] for r in v)} for k, v in groups.items() if v}}
 
 
+@torch.no_grad()
+def phrasing_table(model, people, keys, dev, bs: int, phrasings: dict[str, dict[str, list[str]]],
+                   per_phrasing: int = 20) -> list[dict]:
+    """Every phrasing in phrasings[fact type][lang], asked (unwrapped) about the first `per_phrasing`
+    people of its language: trigger rate, within-person retrieval@1 and which fact type's memory
+    won. Worst first."""
+    rows = []
+    for ft in FACT_TYPES:
+        for lang in LANGS:
+            named = [(pi, p) for pi, p in enumerate(people) if p.lang == lang and p.name][:per_phrasing]
+            for t in phrasings[ft][lang]:
+                for pi, p in named:
+                    q = t.replace("{N}", p.name) if lang == "zh" else t.replace("{P}", f"{p.name}'s").replace("{N}", p.name)
+                    rows.append((ft, lang, t, pi, q[0].upper() + q[1:]))
+    prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=r[4])) for r in rows]
+    g = generate(model, prompts, dev, bs, 40, {tok.EOS_ID, tok.RECALL_ID})
+    trig = [len(x) > 0 and x[-1] == tok.RECALL_ID for x in g]
+    qseq = [p + x if t else p + [tok.RECALL_ID] for p, x, t in zip(prompts, g, trig)]
+    q = F.normalize(hidden_at(model, qseq, [len(s) - 1 for s in qseq], dev, bs), dim=-1)
+    n_ft = len(FACT_TYPES)
+    table: dict[tuple[str, str, str], dict] = {}
+    for i, (ft, lang, t, pi, _) in enumerate(rows):
+        own = q[i] @ F.normalize(keys[pi * n_ft:(pi + 1) * n_ft], dim=-1).t()
+        won = FACT_TYPES[int(own.argmax())]
+        r = table.setdefault((ft, lang, t), {"ftype": ft, "lang": lang, "phrasing": t, "n": 0, "triggered": 0,
+                                             "retrieved": 0, "won": defaultdict(int)})
+        r["n"] += 1
+        r["triggered"] += trig[i]
+        r["retrieved"] += won == ft
+        r["won"][won] += 1
+    out = [{"ftype": r["ftype"], "lang": r["lang"], "phrasing": r["phrasing"], "n": r["n"],
+            "trigger_rate": round(r["triggered"] / r["n"], 4),
+            "retrieval@1_within_person": round(r["retrieved"] / r["n"], 4), "won": dict(r["won"])}
+           for r in table.values()]
+    return sorted(out, key=lambda r: (r["retrieval@1_within_person"], r["trigger_rate"]))
+
+
+def table_summary(table: list[dict]) -> dict:
+    """Question-weighted trigger rate and retrieval@1 over phrasing_table() rows."""
+    n = sum(r["n"] for r in table)
+    return {"phrasings": len(table), "n": n,
+            "trigger_rate": round(sum(r["n"] * r["trigger_rate"] for r in table) / n, 4) if n else None,
+            "retrieval@1_within_person": round(sum(r["n"] * r["retrieval@1_within_person"] for r in table) / n, 4)
+            if n else None}
+
+
+def independent_phrasings(model, people, keys, dev, bs: int, per_phrasing: int = 10) -> dict:
+    """A second held-out phrasing test: lists/questions_extra.json, 840 phrasings written by someone
+    who never saw questions.json or the held-out set, minus those near a held-out phrasing (the
+    World(4) filter). Only stage 6 trained on them; for every other stage they are unseen. Split
+    into those near a training phrasing (questions.json's training part or paraphrase.py's, bigram
+    Jaccard ≥ 0.6) and those far from all of them."""
+    w4 = World(4)
+    table = phrasing_table(model, people, keys, dev, bs,
+                           {ft: {lang: w4.phr[ft][lang]["extra"] for lang in LANGS} for ft in FACT_TYPES}, per_phrasing)
+    grams = {lang: [_bigrams(t) for ft in FACT_TYPES for t in w4.phr[ft][lang]["train"] + w4.phr[ft][lang]["generated"]]
+             for lang in LANGS}
+    for r in table:
+        r["near_training"] = _overlaps(_bigrams(r["phrasing"]), grams[r["lang"]], 0.6)
+    return {"all": table_summary(table),
+            "near_training": table_summary([r for r in table if r["near_training"]]),
+            "far_from_training": table_summary([r for r in table if not r["near_training"]]),
+            "by_lang": {lang: table_summary([r for r in table if r["lang"] == lang]) for lang in LANGS},
+            "phrasings": table}
+
+
+@torch.no_grad()
+def blind_general(model, dev, bs: int) -> dict:
+    """`<recall>` rate on lists/general_blind.json: 240 general questions (a third naming a person
+    or a personal topic) written by someone who never saw this corpus. Never used in training."""
+    qs = json.loads((LISTS / "general_blind.json").read_text(encoding="utf-8"))
+    out = {}
+    for lang in LANGS:
+        prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=q)) for q in qs[lang]]
+        fired = [tok.RECALL_ID in g for g in generate(model, prompts, dev, bs, 48, {tok.EOS_ID, tok.RECALL_ID})]
+        out[lang] = {"n": len(fired), "triggered": sum(fired), "trigger_rate": rate(fired),
+                     "false_triggers": [q for q, f in zip(qs[lang], fired) if f]}
+    n, fired = sum(v["n"] for v in out.values()), sum(v["triggered"] for v in out.values())
+    return {"n": n, "trigger_rate": round(fired / n, 4), "by_lang": out}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", help="training checkpoint directory (train.py)")
@@ -324,6 +409,11 @@ def main() -> None:
         "train_values_heldout_phrasing": summarize(res_held),
         "heldout_values_seen_phrasing": summarize(res_hval),
         "general_questions": gen_rates,
+        "heldout_phrasings": phrasing_table(model, people, keys, dev, args.bs,
+                                            {ft: {lang: world.phr[ft][lang]["heldout"] for lang in LANGS}
+                                             for ft in FACT_TYPES}),
+        "independent_phrasings": independent_phrasings(model, people, keys, dev, args.bs),
+        "general_blind": blind_general(model, dev, args.bs),
         "vectors_per_memory": {
             "note": "answer == memory text with the right memory's n vectors (hidden states at </s> and "
                     "n-1 <pad> after the memory text), by n; random values: open_people people, 2 questions each",
@@ -343,7 +433,10 @@ def main() -> None:
     }
     Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=1))
     brief = {k: {kk: vv for kk, vv in v.items() if kk != "by_group"} if isinstance(v, dict) and "n" in v else v
-             for k, v in out.items() if k not in ("samples",)}
+             for k, v in out.items() if k not in ("samples", "heldout_phrasings", "independent_phrasings")}
+    brief["independent_phrasings"] = {k: v for k, v in out["independent_phrasings"].items() if k != "phrasings"}
+    brief["heldout_phrasings_worst"] = [f"{r['retrieval@1_within_person']:.2f} trig {r['trigger_rate']:.2f} "
+                                        f"{r['phrasing']} -> {r['won']}" for r in out["heldout_phrasings"][:10]]
     print(json.dumps(brief, ensure_ascii=False, indent=1))
 
 

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 import tok
 from batching import IGNORE, BatchStream
+from data import NOISE_PROB
 from model import ModelConfig, RecallLM
 
 SHARD_BYTES = 15_000_000
@@ -218,7 +219,8 @@ def main() -> None:
                             "exp_avg_sq": flat[f"{n}|exp_avg_sq"].float().to(dev)}
 
     nw = args.num_workers if args.num_workers is not None else cfg["num_workers"]
-    stream = BatchStream(cfg["seed"], state["step"], cfg["batch"], cfg.get("data_version", 1))
+    stream = BatchStream(cfg["seed"], state["step"], cfg["batch"], cfg.get("data_version", 1),
+                         cfg.get("noise_prob", NOISE_PROB))
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=nw, pin_memory=dev.type == "cuda",
                                          prefetch_factor=4 if nw > 0 else None, persistent_workers=False)
     it = iter(loader)
