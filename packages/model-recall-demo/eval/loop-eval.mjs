@@ -481,6 +481,22 @@ for (const split of ["train", "heldout"]) {
     .map((r) => ({ q: r.question, text: r.text }));
 }
 
+// evaluate.py's blind-written general questions (lists/general_blind.json): the false-trigger rate
+// on questions of shapes no training item has. Older fixtures lack them.
+if (fx.general_blind) {
+  const rows = [];
+  for (const lang of ["zh", "en"])
+    for (const question of fx.general_blind[lang]) {
+      const r = await ask(promptOf(question), "all");
+      rows.push({ question, text: r.text, fired: r.triggered || r.injections > 0 });
+    }
+  general.blind = { n: rows.length, trigger_rate: rate(rows.map((r) => r.fired)) };
+  generalSamples.blind_false_triggers = rows
+    .filter((r) => r.fired)
+    .slice(0, 20)
+    .map((r) => ({ q: r.question, text: r.text }));
+}
+
 const seconds = (performance.now() - t0) / 1000;
 const pick = (r, keys) => Object.fromEntries(keys.map((k) => [k, r[k]]));
 const out = {
@@ -519,9 +535,9 @@ const out = {
   vectors_per_memory: vectorsPerMemory,
   general_questions: general,
   python_eval_json: Object.fromEntries(
-    [...Object.keys(sets), "general_questions", "vectors_per_memory"].map((k) => [
+    [...Object.keys(sets), "general_questions", "general_blind", "vectors_per_memory"].map((k) => [
       k,
-      k === "general_questions" || k === "vectors_per_memory"
+      k === "general_questions" || k === "general_blind" || k === "vectors_per_memory"
         ? pyEval[k]
         : Object.fromEntries(Object.entries(pyEval[k]).filter(([kk]) => kk !== "by_group")),
     ]),
@@ -588,6 +604,14 @@ for (const split of ["train", "heldout"])
         24,
       ) +
       `   answer exact ${fmt(general[split].answer_exact)} / ${fmt(pyEval.general_questions[split].answer_exact)}   (n ${general[split].n} / ${pyEval.general_questions[split].n})`,
+  );
+if (general.blind)
+  console.log(
+    "general (blind-written) <recall> rate".padEnd(36) +
+      `${fmt(general.blind.trigger_rate)} / ${fmt(pyEval.general_blind?.trigger_rate)}`.padStart(
+        24,
+      ) +
+      `   (n ${general.blind.n} / ${pyEval.general_blind?.n ?? "–"})`,
   );
 for (const [k, byN] of Object.entries(vectorSets))
   console.log(
