@@ -482,7 +482,8 @@ for (const split of ["train", "heldout"]) {
 }
 
 // evaluate.py's blind-written general questions (lists/general_blind.json): the false-trigger rate
-// on questions of shapes no training item has. Older fixtures lack them.
+// on questions written without sight of the corpus (all 240, whatever --general says). Older
+// fixtures lack them.
 if (fx.general_blind) {
   const rows = [];
   for (const lang of ["zh", "en"])
@@ -607,7 +608,7 @@ for (const split of ["train", "heldout"])
   );
 if (general.blind)
   console.log(
-    "general (blind-written) <recall> rate".padEnd(36) +
+    "general (blind) <recall> rate".padEnd(36) +
       `${fmt(general.blind.trigger_rate)} / ${fmt(pyEval.general_blind?.trigger_rate)}`.padStart(
         24,
       ) +

@@ -17,8 +17,8 @@ Held out (never in training, used by evaluate.py): ~10% of every value list (and
 every 5th question phrasing per fact type and language, some general-question families
 entirely, and every 5th fixed chit-chat / knowledge question.
 Test-only lists, written blind to this corpus: lists/general_blind.json (never trained on; from
-data_version 6 nothing near it is either) and lists/questions_extra.json (trained on only by
-data_version 4, stage 6, which was not shipped).
+data_version 6 nothing near it is either) and lists/questions_extra.json (trained on by
+data_version 4-6, stages 6-8; unseen by stages 1-5 and 9).
 
 Usage:  python data.py --seed 0 --n 20      (prints sample dialogues)
         python data.py --export-eval fx.json --seed 7 --people 100 --heldout-people 30 --general 200
@@ -50,7 +50,8 @@ WEEKDAYS_ZH = ["星期一", "星期二", "星期三", "星期四", "星期五", 
 
 GENERATED_PHRASING_PROB = 0.65  # training questions drawn from paraphrase.py's phrasings
 EXTRA_PHRASING_PROB = 0.25  # data_version 4: of those, drawn from lists/questions_extra.json instead
-NOISE_PROB = 0.3  # data_version 5: share of training questions (memory and general) given word noise
+NOISE_PROB = 0.5  # data_version 5+: share of training questions (memory and general) given word noise
+# (the shipped stages use 0.5; config "noise_prob" sets it, e.g. 0.3 in config-stage7-noise0.3.json)
 PROMPT = "User: {q}\nAssistant: "
 RAG_PROMPT = "Context: {m}\nUser: {q}\nAssistant: "
 RECALL = "<recall>"
@@ -193,7 +194,9 @@ class World:
         (3 plus word noise on a share `noise_prob` of training questions, memory and general alike:
         see noisy()); 6: stage 8's (5 plus lists/general_more.tsv, 1,600 messages to an assistant
         written without sight of the blind test set, minus any near an item of lists/general_blind.json
-        or of the held-out general items)."""
+        or of the held-out general items). Versions 5 and 6 also kept version 4's draw from
+        lists/questions_extra.json (a quarter of training questions): stages 7 and 8 trained on it.
+        7: stage 9's, 6 without lists/questions_extra.json, so that it is a test set again."""
         self.data_version = data_version
         self.noise_prob = noise_prob
         self.values: dict[str, dict[str, dict[str, list[str]]]] = {}  # ftype -> lang -> split -> values
@@ -258,9 +261,10 @@ class World:
             self.heldout_general_grams = [_bigrams(h) for h in self.heldout_general]
             blind_grams = [_bigrams(q) for lang in LANGS for q in blind[lang]]
             blind_names = set(re.findall(r"[A-Z][a-z]+ [A-Z][a-z]+", " ".join(blind["en"])))
-            self.dropped_bank = [r for r in _read_tsv("general_more.tsv")
+            bank = _read_tsv("general_more.tsv")
+            self.dropped_bank = [r for r in bank
                                  if _overlaps(_bigrams(r[1]), blind_grams, 0.4) or any(n in r[1] for n in blind_names)]
-            extra += [r for r in _read_tsv("general_more.tsv") if r not in self.dropped_bank]
+            extra += [r for r in bank if r not in self.dropped_bank]
         for r in extra:
             if not self.near_heldout_general(r[1]):
                 self.chat[r[0]]["train"].append((r[1], r[2]))
@@ -269,13 +273,17 @@ class World:
         cap_tr, cap_ho = _split(self.capitals, 0.2, "capitals")
         self.capitals_split = {"train": cap_tr, "heldout": cap_ho}
         # Words that noisy() inserts: those of the training general questions (en: words; zh: runs
-        # of Chinese characters, cut to 1-2 characters when drawn). None names a fact type's value.
+        # of Chinese characters, cut to 1-2 characters when drawn). Some are list values or fact words
+        # ("pizza", "birthday"): noise, not a cue.
         self.noise_words = {
             "en": sorted({w.lower() for q, _ in self.chat["en"]["train"] for w in re.findall(r"[A-Za-z]+", q)}),
             "zh": sorted({r for q, _ in self.chat["zh"]["train"] for r in re.findall(r"[\u4e00-\u9fff]+", q)}),
         }
-        self.heldout_phrasings = {lang: [t for ft in FACT_TYPES for t in self.phr[ft][lang]["heldout"]]
-                                  for lang in LANGS}
+        # held-out phrasings per language, normalised and as bigram sets, for the check on each
+        # noisy phrasing (_near_phrasing's test, without rebuilding the sets every call)
+        held = {lang: [t for ft in FACT_TYPES for t in self.phr[ft][lang]["heldout"]] for lang in LANGS}
+        self.heldout_phrasing_norms = {lang: {normalize(t) for t in held[lang]} for lang in LANGS}
+        self.heldout_phrasing_grams = {lang: [_bigrams(t) for t in held[lang]] for lang in LANGS}
 
     # Words of the held-out general families: a training item using them would leak the family.
     HELDOUT_FAMILY_WORDS = ["leap", "闰年", "initial", "首字母", "缩写", "minutes are in", "个小时是多少分钟",
@@ -330,7 +338,8 @@ class World:
         templates = self.phr[ftype][p.lang][split]
         if split == "train":
             u = rng.random()
-            if u < EXTRA_PHRASING_PROB and self.data_version >= 4:
+            # versions 4-6 (stages 6-8) drew from questions_extra.json; from 7 it is a test set again
+            if u < EXTRA_PHRASING_PROB and 4 <= self.data_version <= 6:
                 templates = self.phr[ftype][p.lang]["extra"]
             elif u < GENERATED_PHRASING_PROB:
                 templates = self.phr[ftype][p.lang]["generated"]
@@ -339,7 +348,8 @@ class World:
         t = rng.choice(templates)
         if split == "train" and self.data_version >= 5 and rng.random() < self.noise_prob:
             noisy = self.noisy(rng, t, p.lang)
-            if not _near_phrasing(noisy, self.heldout_phrasings[p.lang]):
+            if normalize(noisy) not in self.heldout_phrasing_norms[p.lang] \
+                    and not _overlaps(_bigrams(noisy), self.heldout_phrasing_grams[p.lang], 0.6):
                 t = noisy
         if p.lang == "zh":
             q = t.replace("{N}", p.name or "我")
@@ -920,6 +930,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--split", default="train")
     ap.add_argument("--stats", action="store_true")
+    ap.add_argument("--data-version", type=int, default=1, help="World corpus version (a stage config's data_version)")
+    ap.add_argument("--noise-prob", type=float, default=NOISE_PROB, help="word-noise share (data_version 5+)")
     ap.add_argument("--export-eval", metavar="PATH",
                     help="write an evaluation fixture (JSON; '-' = stdout) instead of samples; uses "
                          "--seed, --people, --questions-per-person, --heldout-people, --general")
@@ -938,7 +950,7 @@ def main() -> None:
         else:
             Path(args.export_eval).write_text(text + "\n", encoding="utf-8")
         return
-    w = World()
+    w = World(args.data_version, args.noise_prob)
     rng = random.Random(args.seed)
     if args.stats:
         for ft, d in w.values.items():

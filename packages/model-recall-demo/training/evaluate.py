@@ -13,9 +13,9 @@ Pipeline per question, as mnemo runs it:
 Memory key = value = final-norm hidden state at </s> of "<s>{memory text}</s>".
 Also: text-RAG baseline (memory text in the prompt as "Context: ...", no vector), and the
 trigger rate on general questions (seen families and held-out families/items).
-Two test sets written by someone who never saw this corpus, used by no shipped stage's training:
-lists/questions_extra.json (a second held-out phrasing set; stage 6 trained on it, so its figures
-there are not a test) and lists/general_blind.json (general questions, for the false-trigger rate).
+Two test sets written by someone who never saw this corpus:
+lists/questions_extra.json (a second held-out phrasing set; stages 6-8 trained on it, data_version
+4-6, so their figures there are not a test) and lists/general_blind.json (general questions, for the false-trigger rate).
 Per held-out phrasing: trigger rate, retrieval and which fact's memory won ("heldout_phrasings").
 """
 
@@ -283,7 +283,7 @@ def table_summary(table: list[dict]) -> dict:
 def independent_phrasings(model, people, keys, dev, bs: int, per_phrasing: int = 10) -> dict:
     """A second held-out phrasing test: lists/questions_extra.json, 840 phrasings written by someone
     who never saw questions.json or the held-out set, minus those near a held-out phrasing (the
-    World(4) filter). Only stage 6 trained on them; for every other stage they are unseen. Split
+    World(4) filter). Stages 6-8 trained on them (data_version 4-6); stages 1-5 and 9 did not. Split
     into those near a training phrasing (questions.json's training part or paraphrase.py's, bigram
     Jaccard ≥ 0.6) and those far from all of them."""
     w4 = World(4)
