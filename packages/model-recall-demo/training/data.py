@@ -17,7 +17,7 @@ Held out (never in training, used by evaluate.py): ~10% of every value list (and
 every 5th question phrasing per fact type and language, some general-question families
 entirely, and every 5th fixed chit-chat / knowledge question.
 Test-only lists, written blind to this corpus: lists/general_blind.json (never trained on; from
-data_version 6 nothing near it is either) and lists/questions_extra.json (trained on by
+data_version 6 nothing near it is either, bar noisy copies of a few chat.tsv items) and lists/questions_extra.json (trained on by
 data_version 4-6, stages 6-8; unseen by stages 1-5 and 9).
 
 Usage:  python data.py --seed 0 --n 20      (prints sample dialogues)
@@ -49,7 +49,7 @@ WEEKDAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday
 WEEKDAYS_ZH = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"]
 
 GENERATED_PHRASING_PROB = 0.65  # training questions drawn from paraphrase.py's phrasings
-EXTRA_PHRASING_PROB = 0.25  # data_version 4: of those, drawn from lists/questions_extra.json instead
+EXTRA_PHRASING_PROB = 0.25  # data_version 4-6 (stages 6-8): drawn from lists/questions_extra.json instead
 NOISE_PROB = 0.5  # data_version 5+: share of training questions (memory and general) given word noise
 # (the shipped stages use 0.5; config "noise_prob" sets it, e.g. 0.3 in config-stage7-noise0.3.json)
 PROMPT = "User: {q}\nAssistant: "
@@ -253,7 +253,9 @@ class World:
         self.heldout_general_grams = [_bigrams(h) for h in self.heldout_general]  # once: checked per sample
         extra = _read_tsv("chat_extra.tsv") + (_read_tsv("knowledge.tsv") if data_version >= 2 else [])
         if data_version >= 6:
-            # lists/general_blind.json is a test set only (evaluate.py): nothing near it is trained on.
+            # lists/general_blind.json is a test set only (evaluate.py): nothing near it is trained on
+            # (checked on each drawn question after its word noise, so a noisy copy of a near item
+            # can slip through).
             # Its writer and general_more.tsv's think alike (28 of the 1,600 came out word for word),
             # so the bank is held to a stricter bar: under 0.4 bigram Jaccard, no shared full name.
             blind = json.loads((LISTS / "general_blind.json").read_text(encoding="utf-8"))
