@@ -104,11 +104,27 @@ def _overlaps(g: set[str], held_grams: list[set[str]], threshold: float) -> bool
     return any(g and h and len(g & h) / len(g | h) >= threshold for h in held_grams)
 
 
-def _near_phrasing(t: str, held: list[str], threshold: float = 0.6) -> bool:
-    """True if phrasing t equals a held-out one or shares most of its character bigrams with one
-    (Jaccard ≥ threshold, placeholders ignored)."""
-    return normalize(t) in {normalize(h) for h in held} or _overlaps(_bigrams(t), [_bigrams(h) for h in held],
-                                                                        threshold)
+PhrasingIndex = tuple[set[str], list[set[str]]]  # normalised phrasings, their bigram sets
+
+
+def phrasing_index(phrasings: list[str]) -> PhrasingIndex:
+    """What near_phrasing() compares against, built once (it is checked per training sample)."""
+    return {normalize(h) for h in phrasings}, [_bigrams(h) for h in phrasings]
+
+
+def near_phrasing(t: str, index: PhrasingIndex, threshold: float = 0.6) -> bool:
+    """True if phrasing t equals one of the indexed phrasings or shares most of its character
+    bigrams with one (Jaccard ≥ threshold, placeholders ignored)."""
+    return normalize(t) in index[0] or _overlaps(_bigrams(t), index[1], threshold)
+
+
+def fill_phrasing(t: str, p: Person) -> str:
+    """Phrasing template t asked about person p: {N} is the name, {P} its possessive; the speaker
+    ("the user", no name) is 我 / "I" / "my"."""
+    if p.lang == "zh":
+        return t.replace("{N}", p.name or "我")
+    q = t.replace("{P}", f"{p.name}'s" if p.name else "my").replace("{N}", p.name or "I")
+    return q[0].upper() + q[1:]
 
 
 def random_string(rng: random.Random, lang: str, n_bytes: int) -> str:
@@ -228,17 +244,20 @@ class World:
                     "heldout": held,
                     "generated": paraphrases(ftype, lang, held, more=data_version >= 2),  # training only
                 }
+        # held-out phrasings of each language: no training phrasing may come near one
+        self.heldout_phrasing_index = {
+            lang: phrasing_index([t for ft in FACT_TYPES for t in self.phr[ft][lang]["heldout"]]) for lang in LANGS}
         if data_version >= 4:
             # Phrasings written independently of questions.json (the writer never saw it or the
             # held-out set), minus any that are near a held-out phrasing of the same language.
             extra = json.loads((LISTS / "questions_extra.json").read_text(encoding="utf-8"))
             self.dropped_extra: list[str] = []
             for lang in LANGS:
-                held_all = [t for ft in FACT_TYPES for t in self.phr[ft][lang]["heldout"]]
                 for ftype in FACT_TYPES:
                     kept = []
                     for t in extra[ftype][lang]:
-                        (self.dropped_extra if _near_phrasing(t, held_all) else kept).append(t)
+                        near = near_phrasing(t, self.heldout_phrasing_index[lang])
+                        (self.dropped_extra if near else kept).append(t)
                     self.phr[ftype][lang]["extra"] = sorted(set(kept))
         self.capitals = _read_tsv("capitals.tsv")
         chat = _read_tsv("chat.tsv")
@@ -281,11 +300,6 @@ class World:
             "en": sorted({w.lower() for q, _ in self.chat["en"]["train"] for w in re.findall(r"[A-Za-z]+", q)}),
             "zh": sorted({r for q, _ in self.chat["zh"]["train"] for r in re.findall(r"[\u4e00-\u9fff]+", q)}),
         }
-        # held-out phrasings per language, normalised and as bigram sets, for the check on each
-        # noisy phrasing (_near_phrasing's test, without rebuilding the sets every call)
-        held = {lang: [t for ft in FACT_TYPES for t in self.phr[ft][lang]["heldout"]] for lang in LANGS}
-        self.heldout_phrasing_norms = {lang: {normalize(t) for t in held[lang]} for lang in LANGS}
-        self.heldout_phrasing_grams = {lang: [_bigrams(t) for t in held[lang]] for lang in LANGS}
 
     # Words of the held-out general families: a training item using them would leak the family.
     HELDOUT_FAMILY_WORDS = ["leap", "闰年", "initial", "首字母", "缩写", "minutes are in", "个小时是多少分钟",
@@ -350,14 +364,9 @@ class World:
         t = rng.choice(templates)
         if split == "train" and self.data_version >= 5 and rng.random() < self.noise_prob:
             noisy = self.noisy(rng, t, p.lang)
-            if normalize(noisy) not in self.heldout_phrasing_norms[p.lang] \
-                    and not _overlaps(_bigrams(noisy), self.heldout_phrasing_grams[p.lang], 0.6):
+            if not near_phrasing(noisy, self.heldout_phrasing_index[p.lang]):
                 t = noisy
-        if p.lang == "zh":
-            q = t.replace("{N}", p.name or "我")
-        else:
-            q = t.replace("{P}", f"{p.name}'s" if p.name else "my").replace("{N}", p.name or "I")
-            q = q[0].upper() + q[1:]
+        q = fill_phrasing(t, p)
         return self.wrap(rng, q, p.lang) if wrap else q
 
     def wrap(self, rng: random.Random, q: str, lang: str) -> str:

@@ -33,7 +33,8 @@ import torch.nn.functional as F
 
 import tok
 from batching import encode_memory
-from data import FACT_TYPES, LANGS, LISTS, PROMPT, RAG_PROMPT, World, _bigrams, _overlaps, make_people, open_value_items
+from data import (FACT_TYPES, LANGS, LISTS, PROMPT, RAG_PROMPT, World, fill_phrasing, make_people, near_phrasing,
+                  open_value_items, phrasing_index)
 from train import load_model
 
 
@@ -245,9 +246,7 @@ def phrasing_table(model, people, keys, dev, bs: int, phrasings: dict[str, dict[
         for lang in LANGS:
             named = [(pi, p) for pi, p in enumerate(people) if p.lang == lang and p.name][:per_phrasing]
             for t in phrasings[ft][lang]:
-                for pi, p in named:
-                    q = t.replace("{N}", p.name) if lang == "zh" else t.replace("{P}", f"{p.name}'s").replace("{N}", p.name)
-                    rows.append((ft, lang, t, pi, q[0].upper() + q[1:]))
+                rows += [(ft, lang, t, pi, fill_phrasing(t, p)) for pi, p in named]
     prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=r[4])) for r in rows]
     g = generate(model, prompts, dev, bs, 40, {tok.EOS_ID, tok.RECALL_ID})
     trig = [len(x) > 0 and x[-1] == tok.RECALL_ID for x in g]
@@ -289,10 +288,10 @@ def independent_phrasings(model, people, keys, dev, bs: int, per_phrasing: int =
     w4 = World(4)
     table = phrasing_table(model, people, keys, dev, bs,
                            {ft: {lang: w4.phr[ft][lang]["extra"] for lang in LANGS} for ft in FACT_TYPES}, per_phrasing)
-    grams = {lang: [_bigrams(t) for ft in FACT_TYPES for t in w4.phr[ft][lang]["train"] + w4.phr[ft][lang]["generated"]]
-             for lang in LANGS}
+    training = {lang: phrasing_index([t for ft in FACT_TYPES for t in w4.phr[ft][lang]["train"] + w4.phr[ft][lang]["generated"]])
+                for lang in LANGS}
     for r in table:
-        r["near_training"] = _overlaps(_bigrams(r["phrasing"]), grams[r["lang"]], 0.6)
+        r["near_training"] = near_phrasing(r["phrasing"], training[r["lang"]])
     return {"all": table_summary(table),
             "near_training": table_summary([r for r in table if r["near_training"]]),
             "far_from_training": table_summary([r for r in table if not r["near_training"]]),
