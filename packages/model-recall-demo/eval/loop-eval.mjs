@@ -461,38 +461,27 @@ const vectorsPerMemory = {
   ),
 };
 
+// General questions: the first N_GENERAL of each fixture split, and evaluate.py's blind-written
+// ones (lists/general_blind.json, all 240 whatever --general says; no expected answers; older
+// fixtures lack them).
+const generalSets = {
+  train: fx.general.train.slice(0, N_GENERAL),
+  heldout: fx.general.heldout.slice(0, N_GENERAL),
+  ...(fx.general_blind && {
+    blind: ["zh", "en"].flatMap((lang) => fx.general_blind[lang].map((question) => ({ question }))),
+  }),
+};
 const general = {};
 const generalSamples = {};
-for (const split of ["train", "heldout"]) {
-  const qa = fx.general[split].slice(0, N_GENERAL);
+for (const [split, qa] of Object.entries(generalSets)) {
   const rows = [];
   for (const { question, answer } of qa) {
     const r = await ask(promptOf(question), "all");
     rows.push({ question, expected: answer, text: r.text, fired: r.triggered || r.injections > 0 });
   }
-  general[split] = {
-    n: rows.length,
-    trigger_rate: rate(rows.map((r) => r.fired)),
-    answer_exact: rate(rows.map((r) => r.text === r.expected)),
-  };
+  general[split] = { n: rows.length, trigger_rate: rate(rows.map((r) => r.fired)) };
+  if (split !== "blind") general[split].answer_exact = rate(rows.map((r) => r.text === r.expected));
   generalSamples[`${split}_false_triggers`] = rows
-    .filter((r) => r.fired)
-    .slice(0, 20)
-    .map((r) => ({ q: r.question, text: r.text }));
-}
-
-// evaluate.py's blind-written general questions (lists/general_blind.json): the false-trigger rate
-// on questions written without sight of the corpus (all 240, whatever --general says). Older
-// fixtures lack them.
-if (fx.general_blind) {
-  const rows = [];
-  for (const lang of ["zh", "en"])
-    for (const question of fx.general_blind[lang]) {
-      const r = await ask(promptOf(question), "all");
-      rows.push({ question, text: r.text, fired: r.triggered || r.injections > 0 });
-    }
-  general.blind = { n: rows.length, trigger_rate: rate(rows.map((r) => r.fired)) };
-  generalSamples.blind_false_triggers = rows
     .filter((r) => r.fired)
     .slice(0, 20)
     .map((r) => ({ q: r.question, text: r.text }));
