@@ -113,6 +113,11 @@ def generate(model, seqs: list[list[int]], dev, bs: int, max_new: int, stop: set
     return res
 
 
+def prompt_ids(q: str) -> list[int]:
+    """Token ids of the prompt for question q, BOS first, as mnemo's loop builds it."""
+    return [tok.BOS_ID] + tok.encode(PROMPT.format(q=q))
+
+
 def text_of(ids: list[int]) -> str:
     return tok.decode([t for t in ids if t not in (tok.EOS_ID,)], keep_special=True)
 
@@ -130,7 +135,7 @@ def run_queries(model, world, rng, people, keys, vals, qitems, phr_split, dev, b
     Returns per-item result dicts."""
     n_ft = len(FACT_TYPES)
     qs = qs or [world.question(rng, people[pi], ft, phr_split) for pi, ft in qitems]
-    prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=q)) for q in qs]
+    prompts = [prompt_ids(q) for q in qs]
     g1 = generate(model, prompts, dev, bs, 40, {tok.EOS_ID, tok.RECALL_ID})
     trig = [len(g) > 0 and g[-1] == tok.RECALL_ID for g in g1]
     qseq = [p + g if t else p + [tok.RECALL_ID] for p, g, t in zip(prompts, g1, trig)]
@@ -247,7 +252,7 @@ def phrasing_table(model, people, keys, dev, bs: int, phrasings: dict[str, dict[
             named = [(pi, p) for pi, p in enumerate(people) if p.lang == lang and p.name][:per_phrasing]
             for t in phrasings[ft][lang]:
                 rows += [(ft, lang, t, pi, fill_phrasing(t, p)) for pi, p in named]
-    prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=r[4])) for r in rows]
+    prompts = [prompt_ids(r[4]) for r in rows]
     g = generate(model, prompts, dev, bs, 40, {tok.EOS_ID, tok.RECALL_ID})
     trig = [len(x) > 0 and x[-1] == tok.RECALL_ID for x in g]
     qseq = [p + x if t else p + [tok.RECALL_ID] for p, x, t in zip(prompts, g, trig)]
@@ -306,7 +311,7 @@ def blind_general(model, dev, bs: int) -> dict:
     qs = json.loads((LISTS / "general_blind.json").read_text(encoding="utf-8"))
     out = {}
     for lang in LANGS:
-        prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=q)) for q in qs[lang]]
+        prompts = [prompt_ids(q) for q in qs[lang]]
         fired = [tok.RECALL_ID in g for g in generate(model, prompts, dev, bs, 48, {tok.EOS_ID, tok.RECALL_ID})]
         out[lang] = {"n": len(fired), "triggered": sum(fired), "trigger_rate": rate(fired),
                      "false_triggers": [q for q, f in zip(qs[lang], fired) if f]}
@@ -385,7 +390,7 @@ def main() -> None:
     for split in ["train", "heldout"]:
         items = [world.general_item(rng, LANGS[i % 2], split) for i in range(args.general)]
         fams, qa = [f for f, _, _ in items], [(q, a) for _, q, a in items]
-        prompts = [[tok.BOS_ID] + tok.encode(PROMPT.format(q=q)) for q, _ in qa]
+        prompts = [prompt_ids(q) for q, _ in qa]
         g = generate(model, prompts, dev, args.bs, 48, {tok.EOS_ID, tok.RECALL_ID})
         fired = [tok.RECALL_ID in x for x in g]
         gen_rates[split] = {"n": len(qa), "trigger_rate": rate(fired),
