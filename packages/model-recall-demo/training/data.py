@@ -212,7 +212,12 @@ class World:
         written without sight of the blind test set, minus any near an item of lists/general_blind.json
         or of the held-out general items). Versions 5 and 6 also kept version 4's draw from
         lists/questions_extra.json (a quarter of training questions): stages 7 and 8 trained on it.
-        7: stage 9's, 6 without lists/questions_extra.json, so that it is a test set again."""
+        7: stage 9's, 6 without lists/questions_extra.json, so that it is a test set again.
+        8: stage 10's, 7 plus lists/general_more2.tsv (1,600 more messages, written blind like
+        general_more.tsv and held to the same bar); a general question is checked against the held-out
+        and blind items before its word noise, not after (so a noisy copy of a near item cannot slip
+        through), and the noise never drops a word the answer repeats (a name, a number: dropping it
+        taught the model to make names up)."""
         self.data_version = data_version
         self.noise_prob = noise_prob
         self.values: dict[str, dict[str, dict[str, list[str]]]] = {}  # ftype -> lang -> split -> values
@@ -282,7 +287,7 @@ class World:
             self.heldout_general_grams = [_bigrams(h) for h in self.heldout_general]
             blind_grams = [_bigrams(q) for lang in LANGS for q in blind[lang]]
             blind_names = set(re.findall(r"[A-Z][a-z]+ [A-Z][a-z]+", " ".join(blind["en"])))
-            bank = _read_tsv("general_more.tsv")
+            bank = _read_tsv("general_more.tsv") + (_read_tsv("general_more2.tsv") if data_version >= 8 else [])
             self.dropped_bank = [r for r in bank
                                  if _overlaps(_bigrams(r[1]), blind_grams, 0.4) or any(n in r[1] for n in blind_names)]
             extra += [r for r in bank if r not in self.dropped_bank]
@@ -385,28 +390,48 @@ class World:
     # runs of Latin letters or digits (English names, numbers) and spaces kept whole
     NOISE_TOKEN = {"en": re.compile(r"\S+"), "zh": re.compile(r"\{[NP]\}|[A-Za-z0-9'’]+|\s+|.")}
 
-    def noisy(self, rng: random.Random, q: str, lang: str) -> str:
+    def noisy(self, rng: random.Random, q: str, lang: str, protect: str = "") -> str:
         """q with word noise, the random deletion, insertion and swap of EDA (Wei & Zou 2019, "EDA:
         Easy Data Augmentation Techniques for Boosting Performance on Text Classification"), so that
         no single word decides whether to recall or which memory: each word (en) or character (zh)
         is dropped with probability 0.1 unless it holds a placeholder ({N}, {P}) or a digit;
         0-2 words of the training general questions are inserted; one adjacent pair is swapped with
-        probability 0.3. Synonym replacement is left out (no thesaurus ships here)."""
+        probability 0.3. Synonym replacement is left out (no thesaurus ships here).
+        protect (data_version 8: a general question's answer): words it repeats are never dropped or
+        swapped (en: a word found in it, less "'s", if capitalised or of 4+ letters; zh: a character inside a 2+ character run found in it,
+        or a Latin/digit run found in it), so that the answer never names what the question lost."""
         toks = self.NOISE_TOKEN[lang].findall(q)
+        echoed = self._echoed(toks, protect, lang) if protect else set()
         keep = lambda t: "{N}" in t or "{P}" in t or t.isspace() or any(c.isdigit() for c in t)  # noqa: E731
-        out = [t for t in toks if keep(t) or rng.random() >= 0.1]
-        if all(keep(t) for t in out):
-            out = toks
+        out = [(t, i in echoed) for i, t in enumerate(toks) if i in echoed or keep(t) or rng.random() >= 0.1]
+        if all(keep(t) for t, _ in out):
+            out = [(t, i in echoed) for i, t in enumerate(toks)]
         for _ in range(rng.choice([0, 1, 1, 2])):
             w = rng.choice(self.noise_words[lang])
             if lang == "zh":
                 i = rng.randrange(len(w))
                 w = w[i:i + rng.choice([1, 2])]
-            out.insert(rng.randrange(len(out) + 1), w)
+            out.insert(rng.randrange(len(out) + 1), (w, False))
         if len(out) > 2 and rng.random() < 0.3:
             i = rng.randrange(len(out) - 1)
-            out[i], out[i + 1] = out[i + 1], out[i]
-        return ("" if lang == "zh" else " ").join(out)
+            if not (out[i][1] or out[i + 1][1]):  # an echoed word keeps its place too
+                out[i], out[i + 1] = out[i + 1], out[i]
+        return ("" if lang == "zh" else " ").join(t for t, _ in out)
+
+    @staticmethod
+    def _echoed(toks: list[str], answer: str, lang: str) -> set[int]:
+        """Indices of the tokens of noisy() that `answer` repeats (see noisy's protect)."""
+        if lang == "en":
+            words = [re.sub(r"^\W+|(['’]s)?\W*$", "", t) for t in toks]  # "Taylor's?" -> "Taylor"
+            return {i for i, w in enumerate(words)  # a name, a number, a content word; not "is", "the"
+                    if (len(w) >= 4 or (len(w) >= 2 and w[0].isupper())) and re.search(rf"\b{re.escape(w)}\b", answer)}
+        out: set[int] = set()
+        for i, t in enumerate(toks):
+            if len(t) > 1 and not t.isspace() and t in answer:  # a Latin or digit run, e.g. an English name
+                out.add(i)
+            elif i + 1 < len(toks) and len(t) == 1 == len(toks[i + 1]) and t + toks[i + 1] in answer:
+                out |= {i, i + 1}  # a 2-character run of the answer (a name, a place, a term)
+        return out
 
     def recall_prefix(self, rng: random.Random, lang: str) -> str:
         return rng.choice(RECALL_PREFIX[lang])
@@ -440,8 +465,10 @@ class World:
         while True:
             fam = rng.choice(fams)
             q, a = getattr(self, f"_g_{fam}")(rng, lang, split)
+            if split == "train" and self.data_version >= 8 and self.near_heldout_general(q):
+                continue  # version 8: the clean question is checked (a noisy copy would hide its match)
             if split == "train" and self.data_version >= 5 and rng.random() < self.noise_prob:
-                q = self.noisy(rng, q, lang)
+                q = self.noisy(rng, q, lang, protect=a if self.data_version >= 8 else "")
             if split != "train" or not self.near_heldout_general(q):
                 return fam, self.wrap(rng, q, lang), a
 
