@@ -213,7 +213,7 @@ class World:
         or of the held-out general items). Versions 5 and 6 also kept version 4's draw from
         lists/questions_extra.json (a quarter of training questions): stages 7 and 8 trained on it.
         7: stage 9's, 6 without lists/questions_extra.json, so that it is a test set again.
-        8: stage 10's, 7 plus lists/general_more2.tsv (1,600 more messages, written blind like
+        8: stage 10's, 7 plus lists/general_more2.tsv (800 more messages, written blind like
         general_more.tsv and held to the same bar); a general question is checked against the held-out
         and blind items before its word noise, not after (so a noisy copy of a near item cannot slip
         through), and the noise never drops a word the answer repeats (a name, a number: dropping it
