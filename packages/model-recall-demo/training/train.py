@@ -176,6 +176,8 @@ def main() -> None:
     ap.add_argument("--no-opt-state", action="store_true", help="final save without optimizer state")
     ap.add_argument("--num-workers", type=int, default=None)
     ap.add_argument("--init-from", default=None, help="checkpoint directory whose model weights start this run")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="replaces the config's seed (a rerun of the same recipe; stored in the checkpoint and log)")
     ap.add_argument("--total-known-from", type=int, default=0,
                     help="with --total-steps N: before this step, schedule as an auto run did while it measured "
                          "(InfoNCE off, no cosine decay); 60 reproduces a run that used --total-steps auto")
@@ -190,6 +192,8 @@ def main() -> None:
         print(f"resuming from {ckpt} at step {state['step']} / {state['total_steps']}", flush=True)
     else:
         cfg = json.loads(Path(args.config).read_text())
+        if args.seed is not None:
+            cfg["seed"] = args.seed
         state = {"config": cfg, "step": 0, "total_steps": None, "log": [], "calls": []}
         torch.manual_seed(cfg["seed"])
         random.seed(cfg["seed"])
