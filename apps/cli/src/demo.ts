@@ -147,39 +147,72 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   }
 }
 
-/** The recall model's bank: one person (the user) with a birthday, a city and a pet, in zh and en. */
+/**
+ * The recall model's bank: one person (the user) with a birthday, a city and a pet, in zh and en,
+ * one namespace per language (the model was trained on same-language memories only: a Chinese
+ * memory sampled for an English question comes out as broken text).
+ */
 export const RECALL_DEMO_MEMORIES: MemoryInput[] = [
   {
     id: "zh-birthday",
+    namespace: "zh",
     text: "用户的生日是1990年1月1日",
     metadata: { lang: "zh", fact: "birthday" },
   },
-  { id: "zh-city", text: "用户住在杭州", metadata: { lang: "zh", fact: "city" } },
-  { id: "zh-pet", text: "用户的宠物叫小白", metadata: { lang: "zh", fact: "pet" } },
+  { id: "zh-city", namespace: "zh", text: "用户住在杭州", metadata: { lang: "zh", fact: "city" } },
+  {
+    id: "zh-pet",
+    namespace: "zh",
+    text: "用户的宠物叫小白",
+    metadata: { lang: "zh", fact: "pet" },
+  },
   {
     id: "en-birthday",
+    namespace: "en",
     text: "The user's birthday is January 1, 1990",
     metadata: { lang: "en", fact: "birthday" },
   },
-  { id: "en-city", text: "The user lives in Hangzhou", metadata: { lang: "en", fact: "city" } },
+  {
+    id: "en-city",
+    namespace: "en",
+    text: "The user lives in Hangzhou",
+    metadata: { lang: "en", fact: "city" },
+  },
   {
     id: "en-pet",
+    namespace: "en",
     text: "The user's pet is called Snowball",
     metadata: { lang: "en", fact: "pet" },
   },
 ];
 
 /**
- * The recall model's questions. `reply` is put after the prompt template: the seed's
- * "让我回忆一下<recall>" (the prompt ends in the trigger), or nothing (the model writes `<recall>`).
+ * The recall model's questions, each searched in its language's namespace. `reply` is put after
+ * the prompt template: the seed's "让我回忆一下<recall>" (the prompt ends in the trigger), or nothing
+ * (the model writes `<recall>`).
  */
-export const RECALL_DEMO_QUESTIONS: { question: string; reply: string; expect: string }[] = [
-  { question: "我的生日是哪天？", reply: "让我回忆一下<recall>", expect: "1990年1月1日" },
-  { question: "我住在哪个城市？", reply: "", expect: "杭州" },
-  { question: "我的宠物叫什么？", reply: "", expect: "小白" },
-  { question: "When is my birthday?", reply: "Let me recall. <recall>", expect: "January 1, 1990" },
-  { question: "What is my home city?", reply: "", expect: "Hangzhou" },
-  { question: "What is my pet's name?", reply: "", expect: "Snowball" },
+export const RECALL_DEMO_QUESTIONS: {
+  question: string;
+  namespace: "zh" | "en";
+  reply: string;
+  expect: string;
+}[] = [
+  {
+    question: "我的生日是哪天？",
+    namespace: "zh",
+    reply: "让我回忆一下<recall>",
+    expect: "1990年1月1日",
+  },
+  { question: "我住在哪个城市？", namespace: "zh", reply: "", expect: "杭州" },
+  { question: "我的宠物叫什么？", namespace: "zh", reply: "", expect: "小白" },
+  {
+    question: "When is my birthday?",
+    namespace: "en",
+    reply: "Let me recall. <recall>",
+    expect: "January 1, 1990",
+  },
+  { question: "What is my home city?", namespace: "en", reply: "", expect: "Hangzhou" },
+  { question: "What is my pet's name?", namespace: "en", reply: "", expect: "Snowball" },
 ];
 
 /** What `@mnemo/model-recall-demo`'s model.json holds. */
@@ -228,8 +261,8 @@ async function runRecallModelDemo(options: DemoOptions): Promise<void> {
         );
         console.log(
           encoder.options.valueVectors === 1
-            ? `memory bank: ${RECALL_DEMO_MEMORIES.length} memories, key = value = hidden state at </s> of "<s>{text}</s>" (one vector, as in the seed)`
-            : `memory bank: ${RECALL_DEMO_MEMORIES.length} memories, key = hidden state at </s> of "<s>{text}</s>"; value = it and the states at ${encoder.options.valueVectors - 1} "${encoder.options.valueFiller}" after it (${encoder.options.valueVectors} vectors)`,
+            ? `memory bank: ${RECALL_DEMO_MEMORIES.length} memories in namespaces "zh" and "en" (each question searches its language's), key = value = hidden state at </s> of "<s>{text}</s>" (one vector, as in the seed)`
+            : `memory bank: ${RECALL_DEMO_MEMORIES.length} memories in namespaces "zh" and "en" (each question searches its language's), key = hidden state at </s> of "<s>{text}</s>"; value = it and the states at ${encoder.options.valueVectors - 1} "${encoder.options.valueFiller}" after it (${encoder.options.valueVectors} vectors)`,
         );
       }
       await store.upsert(await encodeMemories(encoder, RECALL_DEMO_MEMORIES));
@@ -244,11 +277,18 @@ async function runRecallModelDemo(options: DemoOptions): Promise<void> {
           maxTokens: options.maxTokens ?? 96,
           stop: config.stop,
           sampling: { temperature: 0 },
-          recall: { trigger: config.trigger, topK: 3, temperature: 0.1, topP: 0.9 },
+          recall: {
+            trigger: config.trigger,
+            namespace: q.namespace,
+            topK: 3,
+            temperature: 0.1,
+            topP: 0.9,
+          },
         });
         const candidates = result.events.find((e) => e.type === "recall-candidates");
         results.push({
           question: q.question,
+          namespace: q.namespace,
           prompt,
           promptTokens: promptTokens.length,
           text: result.text,
