@@ -214,10 +214,13 @@ class World:
         lists/questions_extra.json (a quarter of training questions): stages 7 and 8 trained on it.
         7: stage 9's, 6 without lists/questions_extra.json, so that it is a test set again.
         8: stage 10's, 7 plus lists/general_more2.tsv (800 more messages, written blind like
-        general_more.tsv and held to the same bar); a general question is checked against the held-out
-        and blind items before its word noise, not after (so a noisy copy of a near item cannot slip
-        through), and the noise never drops a word the answer repeats (a name, a number: dropping it
-        taught the model to make names up)."""
+        general_more.tsv and held to the same bar; 50 of its questions repeat general_more.tsv's, 47
+        with other answers, and both copies are trained); a general question is checked against the
+        held-out and blind items before its word noise as well as after (so a noisy copy of a near
+        item cannot slip through), and the noise never drops a word the answer repeats verbatim (a
+        name, a number: dropping it taught the model to make names up). Not covered: answers that
+        change the case ("WRITE ... IN CAPITALS" families) or reverse the text (spell_back): about 1% of noisy
+        general samples in a review's count; a later version should compare case-insensitively."""
         self.data_version = data_version
         self.noise_prob = noise_prob
         self.values: dict[str, dict[str, dict[str, list[str]]]] = {}  # ftype -> lang -> split -> values
@@ -278,8 +281,8 @@ class World:
         extra = _read_tsv("chat_extra.tsv") + (_read_tsv("knowledge.tsv") if data_version >= 2 else [])
         if data_version >= 6:
             # lists/general_blind.json is a test set only (evaluate.py): nothing near it is trained on
-            # (checked on each drawn question after its word noise, so a noisy copy of a near item
-            # can slip through).
+            # (versions 6-7 check each drawn question after its word noise only, so a noisy copy of a
+            # near item can slip through; version 8 checks it before the noise too).
             # Its writer and general_more.tsv's think alike (28 of the 1,600 came out word for word),
             # so the bank is held to a stricter bar: under 0.4 bigram Jaccard, no shared full name.
             blind = json.loads((LISTS / "general_blind.json").read_text(encoding="utf-8"))
@@ -397,9 +400,12 @@ class World:
         is dropped with probability 0.1 unless it holds a placeholder ({N}, {P}) or a digit;
         0-2 words of the training general questions are inserted; one adjacent pair is swapped with
         probability 0.3. Synonym replacement is left out (no thesaurus ships here).
-        protect (data_version 8: a general question's answer): words it repeats are never dropped or
-        swapped (en: a word found in it, less "'s", if capitalised or of 4+ letters; zh: a character inside a 2+ character run found in it,
-        or a Latin/digit run found in it), so that the answer never names what the question lost."""
+        protect (data_version 8: a general question's answer): words it repeats verbatim are never
+        dropped or swapped (en: a word found in it as a whole word, case-sensitively, less "'s", if
+        capitalised with 2+ letters or of 4+ letters; zh: a character inside a 2-character run found in
+        it, or a Latin/digit run found in it), so that the answer does not name what the question lost.
+        Inserted words can still land inside a protected name. Answers that change the case
+        ("HUGO MATTHEWS") or reverse the text ("排牛") protect nothing."""
         toks = self.NOISE_TOKEN[lang].findall(q)
         echoed = self._echoed(toks, protect, lang) if protect else set()
         keep = lambda t: "{N}" in t or "{P}" in t or t.isspace() or any(c.isdigit() for c in t)  # noqa: E731

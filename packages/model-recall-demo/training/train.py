@@ -189,6 +189,9 @@ def main() -> None:
     if (ckpt / "state.json").exists():
         model, state = load_model(ckpt, "cpu")
         cfg = state["config"]
+        if args.seed is not None and args.seed != cfg["seed"]:
+            raise SystemExit(f"--seed {args.seed}: {ckpt} was started with seed {cfg['seed']} and resumes with it "
+                             "(use a new --ckpt directory for another seed)")
         print(f"resuming from {ckpt} at step {state['step']} / {state['total_steps']}", flush=True)
     else:
         cfg = json.loads(Path(args.config).read_text())
