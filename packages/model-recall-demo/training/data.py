@@ -17,8 +17,11 @@ Held out (never in training, used by evaluate.py): ~10% of every value list (and
 every 5th question phrasing per fact type and language, some general-question families
 entirely, and every 5th fixed chit-chat / knowledge question.
 Test-only lists, written blind to this corpus: lists/general_blind.json (never trained on; from
-data_version 6 nothing near it is either, bar noisy copies of a few chat.tsv items) and lists/questions_extra.json (trained on by
-data_version 4-6, stages 6-8; unseen by stages 1-5 and 9).
+data_version 6 nothing near it is either, bar noisy copies of a few chat.tsv items, and from 8 not
+those), lists/questions_extra.json (trained on by data_version 4-6, stages 6-8; unseen by stages 1-5,
+9 and 10) and lists/general_val.json (300 general questions for choosing between runs, so that the
+blind set stays a test; never trained on, but versions up to 8 do not keep items near it out: a
+new data_version should, as it does for the blind set).
 
 Usage:  python data.py --seed 0 --n 20      (prints sample dialogues)
         python data.py --export-eval fx.json --seed 7 --people 100 --heldout-people 30 --general 200
@@ -94,12 +97,13 @@ OPEN_MAX_BYTES = 28  # longest random value trained (the issue asks for 24 bytes
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
-def _bigrams(t: str) -> set[str]:
+def bigrams(t: str) -> set[str]:
+    """Character bigrams of t, normalised (normalize()), without the {N}/{P} placeholders."""
     n = normalize(t.replace("{N}", "").replace("{P}", ""))
     return {n[i:i + 2] for i in range(len(n) - 1)}
 
 
-def _overlaps(g: set[str], held_grams: list[set[str]], threshold: float) -> bool:
+def overlaps(g: set[str], held_grams: list[set[str]], threshold: float) -> bool:
     """True if bigram set g has Jaccard similarity ≥ threshold with any of held_grams."""
     return any(g and h and len(g & h) / len(g | h) >= threshold for h in held_grams)
 
@@ -109,13 +113,13 @@ PhrasingIndex = tuple[set[str], list[set[str]]]  # normalised phrasings, their b
 
 def phrasing_index(phrasings: list[str]) -> PhrasingIndex:
     """What near_phrasing() compares against, built once (it is checked per training sample)."""
-    return {normalize(h) for h in phrasings}, [_bigrams(h) for h in phrasings]
+    return {normalize(h) for h in phrasings}, [bigrams(h) for h in phrasings]
 
 
 def near_phrasing(t: str, index: PhrasingIndex, threshold: float = 0.6) -> bool:
     """True if phrasing t equals one of the indexed phrasings or shares most of its character
     bigrams with one (Jaccard ≥ threshold, placeholders ignored)."""
-    return normalize(t) in index[0] or _overlaps(_bigrams(t), index[1], threshold)
+    return normalize(t) in index[0] or overlaps(bigrams(t), index[1], threshold)
 
 
 def fill_phrasing(t: str, p: Person) -> str:
@@ -277,7 +281,7 @@ class World:
         # Extra training-only chit-chat (hard negatives that mention birthdays, pets, cities, ...),
         # minus anything equal to a held-out item.
         self.heldout_general = {normalize(q) for lang in LANGS for q, _ in self.chat[lang]["heldout"]}
-        self.heldout_general_grams = [_bigrams(h) for h in self.heldout_general]  # once: checked per sample
+        self.heldout_general_grams = [bigrams(h) for h in self.heldout_general]  # once: checked per sample
         extra = _read_tsv("chat_extra.tsv") + (_read_tsv("knowledge.tsv") if data_version >= 2 else [])
         if data_version >= 6:
             # lists/general_blind.json is a test set only (evaluate.py): nothing near it is trained on
@@ -287,12 +291,12 @@ class World:
             # so the bank is held to a stricter bar: under 0.4 bigram Jaccard, no shared full name.
             blind = json.loads((LISTS / "general_blind.json").read_text(encoding="utf-8"))
             self.heldout_general |= {normalize(q) for lang in LANGS for q in blind[lang]}
-            self.heldout_general_grams = [_bigrams(h) for h in self.heldout_general]
-            blind_grams = [_bigrams(q) for lang in LANGS for q in blind[lang]]
+            self.heldout_general_grams = [bigrams(h) for h in self.heldout_general]
+            blind_grams = [bigrams(q) for lang in LANGS for q in blind[lang]]
             blind_names = set(re.findall(r"[A-Z][a-z]+ [A-Z][a-z]+", " ".join(blind["en"])))
             bank = _read_tsv("general_more.tsv") + (_read_tsv("general_more2.tsv") if data_version >= 8 else [])
             self.dropped_bank = [r for r in bank
-                                 if _overlaps(_bigrams(r[1]), blind_grams, 0.4) or any(n in r[1] for n in blind_names)]
+                                 if overlaps(bigrams(r[1]), blind_grams, 0.4) or any(n in r[1] for n in blind_names)]
             extra += [r for r in bank if r not in self.dropped_bank]
         for r in extra:
             if not self.near_heldout_general(r[1]):
@@ -324,7 +328,7 @@ class World:
             return False
         if any(w in q.lower() for w in self.HELDOUT_FAMILY_WORDS):
             return True
-        return _overlaps(_bigrams(q), self.heldout_general_grams, 0.5)
+        return overlaps(bigrams(q), self.heldout_general_grams, 0.5)
 
     # ---- people -------------------------------------------------------------------------
     def random_name(self, rng: random.Random, lang: str) -> str:

@@ -33,8 +33,8 @@ import torch.nn.functional as F
 
 import tok
 from batching import encode_memory
-from data import (FACT_TYPES, LANGS, LISTS, PROMPT, RAG_PROMPT, World, fill_phrasing, make_people, near_phrasing,
-                  open_value_items, phrasing_index)
+from data import (FACT_TYPES, LANGS, LISTS, NOISE_PROB, PROMPT, RAG_PROMPT, World, bigrams, overlaps, fill_phrasing,
+                  make_people, near_phrasing, open_value_items, phrasing_index)
 from train import load_model
 
 
@@ -305,18 +305,41 @@ def independent_phrasings(model, people, keys, dev, bs: int, per_phrasing: int =
 
 
 @torch.no_grad()
-def blind_general(model, dev, bs: int) -> dict:
-    """`<recall>` rate on lists/general_blind.json: 240 general questions (a third naming a person
-    or a personal topic) written by someone who never saw this corpus. Never used in training."""
-    qs = json.loads((LISTS / "general_blind.json").read_text(encoding="utf-8"))
-    out = {}
+def general_set(model, dev, bs: int, name: str, train_world: World | None = None) -> dict:
+    """`<recall>` rate on a list of general questions, lists/{name} ({"zh": [...], "en": [...]}).
+    general_blind.json: 240 questions (a third naming a person or a personal topic) by a writer who
+    never saw this corpus, the test set, never trained on (from data_version 6 nothing near it is).
+    general_val.json: 300 more by another such writer, for choosing between runs so that the blind
+    set stays a test; with train_world (the checkpoint's corpus), its questions within bigram
+    Jaccard 0.5 of a training general question are also counted apart ("far_from_training")."""
+    qs = json.loads((LISTS / name).read_text(encoding="utf-8"))
+    train_grams = None
+    if train_world is not None:
+        train_grams = [bigrams(q) for lang in LANGS for q, _ in train_world.chat[lang]["train"]]
+    out, far = {}, []
     for lang in LANGS:
         prompts = [prompt_ids(q) for q in qs[lang]]
         fired = [tok.RECALL_ID in g for g in generate(model, prompts, dev, bs, 48, {tok.EOS_ID, tok.RECALL_ID})]
         out[lang] = {"n": len(fired), "triggered": sum(fired), "trigger_rate": rate(fired),
                      "false_triggers": [q for q, f in zip(qs[lang], fired) if f]}
+        if train_grams is not None:
+            far += [f for q, f in zip(qs[lang], fired) if not overlaps(bigrams(q), train_grams, 0.5)]
     n, fired = sum(v["n"] for v in out.values()), sum(v["triggered"] for v in out.values())
-    return {"n": n, "trigger_rate": round(fired / n, 4), "by_lang": out}
+    res = {"n": n, "trigger_rate": round(fired / n, 4), "by_lang": out}
+    if train_grams is not None:
+        res["far_from_training"] = {"n": len(far), "trigger_rate": rate(far)}
+    return res
+
+
+def general_sets(model, dev, bs: int, state: dict) -> dict:
+    """The blind general test set and, where lists/general_val.json exists, the validation set."""
+    out = {"general_blind": general_set(model, dev, bs, "general_blind.json")}
+    if (LISTS / "general_val.json").exists():
+        cfg = state.get("config", {})
+        # a GGUF does not record its training corpus: then no far-from-training split
+        train_world = World(cfg["data_version"], cfg.get("noise_prob", NOISE_PROB)) if "data_version" in cfg else None
+        out["general_validation"] = general_set(model, dev, bs, "general_val.json", train_world)
+    return out
 
 
 def main() -> None:
@@ -333,6 +356,8 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--bs", type=int, default=1024)
     ap.add_argument("--samples", type=int, default=12, help="example answers kept in the JSON")
+    ap.add_argument("--general-sets-only", action="store_true",
+                    help="only the blind and validation general sets' <recall> rates (minutes on a CPU)")
     args = ap.parse_args()
     t0 = time.time()
     dev = torch.device(args.device)
@@ -344,6 +369,11 @@ def main() -> None:
     else:
         model, state = load_model(Path(args.ckpt), dev)
     model.eval()
+    if args.general_sets_only:
+        out = {"checkpoint_step": state["step"], **general_sets(model, dev, args.bs, state)}
+        Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=1))
+        print(json.dumps({k: v["trigger_rate"] if isinstance(v, dict) else v for k, v in out.items()}))
+        return
     world = World()
     rng = random.Random(f"eval:{args.seed}")
 
@@ -417,7 +447,7 @@ def main() -> None:
                                             {ft: {lang: world.phr[ft][lang]["heldout"] for lang in LANGS}
                                              for ft in FACT_TYPES}),
         "independent_phrasings": independent_phrasings(model, people, keys, dev, args.bs),
-        "general_blind": blind_general(model, dev, args.bs),
+        **general_sets(model, dev, args.bs, state),
         "vectors_per_memory": {
             "note": "answer == memory text with the right memory's n vectors (hidden states at </s> and "
                     "n-1 <pad> after the memory text), by n; random values: open_people people, 2 questions each",
