@@ -20,8 +20,9 @@ Test-only lists, written blind to this corpus: lists/general_blind.json (never t
 data_version 6 nothing near it is either, bar noisy copies of a few chat.tsv items, and from 8 not
 those), lists/questions_extra.json (trained on by data_version 4-6, stages 6-8; unseen by stages 1-5,
 9 and 10) and lists/general_val.json (300 general questions for choosing between runs, so that the
-blind set stays a test; never trained on, but versions up to 8 do not keep items near it out: a
-new data_version should, as it does for the blind set).
+blind set stays a test; written blind, but versions up to 8 do not keep items near it out: 18 are
+word for word in version 8's training, and 8 in the blind set; a new data_version should drop
+them, as it does for the blind set).
 
 Usage:  python data.py --seed 0 --n 20      (prints sample dialogues)
         python data.py --export-eval fx.json --seed 7 --people 100 --heldout-people 30 --general 200
@@ -219,7 +220,7 @@ class World:
         7: stage 9's, 6 without lists/questions_extra.json, so that it is a test set again.
         8: stage 10's, 7 plus lists/general_more2.tsv (800 more messages, written blind like
         general_more.tsv and held to the same bar; 50 of its questions repeat general_more.tsv's, 47
-        with other answers, and both copies are trained); a general question is checked against the
+        with other answers; about 30 pass the filters, and both copies are trained); a general question is checked against the
         held-out and blind items before its word noise as well as after (so a noisy copy of a near
         item cannot slip through), and the noise never drops a word the answer repeats verbatim (a
         name, a number: dropping it taught the model to make names up). Not covered: answers that

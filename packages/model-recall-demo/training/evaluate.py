@@ -17,6 +17,9 @@ Two test sets written by someone who never saw this corpus:
 lists/questions_extra.json (a second held-out phrasing set; stages 6-8 trained on it, data_version
 4-6, so their figures there are not a test) and lists/general_blind.json (general questions, for the false-trigger rate).
 Per held-out phrasing: trigger rate, retrieval and which fact's memory won ("heldout_phrasings").
+With lists/general_val.json present, also its <recall> rate ("general_validation", a set for choosing
+between runs); --general-sets-only measures just the blind and validation general sets (about 10
+minutes on 2 CPU cores, fp32).
 """
 
 from __future__ import annotations
@@ -310,12 +313,15 @@ def general_set(model, dev, bs: int, name: str, train_world: World | None = None
     general_blind.json: 240 questions (a third naming a person or a personal topic) by a writer who
     never saw this corpus, the test set, never trained on (from data_version 6 nothing near it is).
     general_val.json: 300 more by another such writer, for choosing between runs so that the blind
-    set stays a test; with train_world (the checkpoint's corpus), its questions within bigram
-    Jaccard 0.5 of a training general question are also counted apart ("far_from_training")."""
+    set stays a test (18 of them are word for word in stage 10's training and 8 in the blind set);
+    with train_world (the checkpoint's corpus) the rate is also given without the questions within
+    bigram Jaccard 0.5 of a training general question or of a blind one ("far_from_training_and_blind")."""
     qs = json.loads((LISTS / name).read_text(encoding="utf-8"))
     train_grams = None
     if train_world is not None:
+        blind = json.loads((LISTS / "general_blind.json").read_text(encoding="utf-8"))
         train_grams = [bigrams(q) for lang in LANGS for q, _ in train_world.chat[lang]["train"]]
+        train_grams += [bigrams(q) for lang in LANGS for q in blind[lang]]
     out, far = {}, []
     for lang in LANGS:
         prompts = [prompt_ids(q) for q in qs[lang]]
@@ -327,7 +333,7 @@ def general_set(model, dev, bs: int, name: str, train_world: World | None = None
     n, fired = sum(v["n"] for v in out.values()), sum(v["triggered"] for v in out.values())
     res = {"n": n, "trigger_rate": round(fired / n, 4), "by_lang": out}
     if train_grams is not None:
-        res["far_from_training"] = {"n": len(far), "trigger_rate": rate(far)}
+        res["far_from_training_and_blind"] = {"n": len(far), "trigger_rate": rate(far)}
     return res
 
 
@@ -336,8 +342,10 @@ def general_sets(model, dev, bs: int, state: dict) -> dict:
     out = {"general_blind": general_set(model, dev, bs, "general_blind.json")}
     if (LISTS / "general_val.json").exists():
         cfg = state.get("config", {})
-        # a GGUF does not record its training corpus: then no far-from-training split
-        train_world = World(cfg["data_version"], cfg.get("noise_prob", NOISE_PROB)) if "data_version" in cfg else None
+        # a GGUF does not record its training corpus (its "step" names the file): then no far split;
+        # checkpoints of stages 1-3 have no data_version key and were trained on version 1
+        from_gguf = isinstance(state.get("step"), str)
+        train_world = None if from_gguf else World(cfg.get("data_version", 1), cfg.get("noise_prob", NOISE_PROB))
         out["general_validation"] = general_set(model, dev, bs, "general_val.json", train_world)
     return out
 
