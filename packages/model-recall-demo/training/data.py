@@ -476,11 +476,17 @@ class World:
         while True:
             fam = rng.choice(fams)
             q, a = getattr(self, f"_g_{fam}")(rng, lang, split)
-            if split == "train" and self.data_version >= 8 and self.near_heldout_general(q):
-                continue  # version 8: the clean question is checked (a noisy copy would hide its match)
-            if split == "train" and self.data_version >= 5 and rng.random() < self.noise_prob:
+            if split != "train":
+                return fam, self.wrap(rng, q, lang), a
+            # version 8 checks the clean question (a noisy copy could hide its match), and a noisy
+            # copy again; a question left clean is not checked twice (this runs for every sample)
+            checked = self.data_version >= 8
+            if checked and self.near_heldout_general(q):
+                continue
+            if self.data_version >= 5 and rng.random() < self.noise_prob:
                 q = self.noisy(rng, q, lang, protect=a if self.data_version >= 8 else "")
-            if split != "train" or not self.near_heldout_general(q):
+                checked = False  # the noisy copy is checked again
+            if checked or not self.near_heldout_general(q):
                 return fam, self.wrap(rng, q, lang), a
 
     def _g_arith(self, rng, lang, split):

@@ -317,22 +317,22 @@ def general_set(model, dev, bs: int, name: str, train_world: World | None = None
     with train_world (the checkpoint's corpus) the rate is also given without the questions within
     bigram Jaccard 0.5 of a training general question or of a blind one ("far_from_training_and_blind")."""
     qs = json.loads((LISTS / name).read_text(encoding="utf-8"))
-    train_grams = None
+    near_grams = None
     if train_world is not None:
         blind = json.loads((LISTS / "general_blind.json").read_text(encoding="utf-8"))
-        train_grams = [bigrams(q) for lang in LANGS for q, _ in train_world.chat[lang]["train"]]
-        train_grams += [bigrams(q) for lang in LANGS for q in blind[lang]]
+        near_grams = [bigrams(q) for lang in LANGS for q, _ in train_world.chat[lang]["train"]]
+        near_grams += [bigrams(q) for lang in LANGS for q in blind[lang]]
     out, far = {}, []
     for lang in LANGS:
         prompts = [prompt_ids(q) for q in qs[lang]]
         fired = [tok.RECALL_ID in g for g in generate(model, prompts, dev, bs, 48, {tok.EOS_ID, tok.RECALL_ID})]
         out[lang] = {"n": len(fired), "triggered": sum(fired), "trigger_rate": rate(fired),
                      "false_triggers": [q for q, f in zip(qs[lang], fired) if f]}
-        if train_grams is not None:
-            far += [f for q, f in zip(qs[lang], fired) if not overlaps(bigrams(q), train_grams, 0.5)]
+        if near_grams is not None:
+            far += [f for q, f in zip(qs[lang], fired) if not overlaps(bigrams(q), near_grams, 0.5)]
     n, fired = sum(v["n"] for v in out.values()), sum(v["triggered"] for v in out.values())
     res = {"n": n, "trigger_rate": round(fired / n, 4), "by_lang": out}
-    if train_grams is not None:
+    if near_grams is not None:
         res["far_from_training_and_blind"] = {"n": len(far), "trigger_rate": rate(far)}
     return res
 
