@@ -157,32 +157,27 @@ export const RECALL_DEMO_MEMORIES: MemoryInput[] = [
     id: "zh-birthday",
     namespace: "zh",
     text: "用户的生日是1990年1月1日",
-    metadata: { lang: "zh", fact: "birthday" },
+    metadata: { fact: "birthday" },
   },
-  { id: "zh-city", namespace: "zh", text: "用户住在杭州", metadata: { lang: "zh", fact: "city" } },
-  {
-    id: "zh-pet",
-    namespace: "zh",
-    text: "用户的宠物叫小白",
-    metadata: { lang: "zh", fact: "pet" },
-  },
+  { id: "zh-city", namespace: "zh", text: "用户住在杭州", metadata: { fact: "city" } },
+  { id: "zh-pet", namespace: "zh", text: "用户的宠物叫小白", metadata: { fact: "pet" } },
   {
     id: "en-birthday",
     namespace: "en",
     text: "The user's birthday is January 1, 1990",
-    metadata: { lang: "en", fact: "birthday" },
+    metadata: { fact: "birthday" },
   },
   {
     id: "en-city",
     namespace: "en",
     text: "The user lives in Hangzhou",
-    metadata: { lang: "en", fact: "city" },
+    metadata: { fact: "city" },
   },
   {
     id: "en-pet",
     namespace: "en",
     text: "The user's pet is called Snowball",
-    metadata: { lang: "en", fact: "pet" },
+    metadata: { fact: "pet" },
   },
 ];
 
@@ -259,10 +254,11 @@ async function runRecallModelDemo(options: DemoOptions): Promise<void> {
         console.log(
           `model: ${backend.info.name} (${backend.info.architecture}, hidden width ${backend.info.hiddenWidth}) from ${modelPath}`,
         );
+        const bank = `memory bank: ${RECALL_DEMO_MEMORIES.length} memories in namespaces "zh" and "en" (each question searches its language's)`;
         console.log(
           encoder.options.valueVectors === 1
-            ? `memory bank: ${RECALL_DEMO_MEMORIES.length} memories in namespaces "zh" and "en" (each question searches its language's), key = value = hidden state at </s> of "<s>{text}</s>" (one vector, as in the seed)`
-            : `memory bank: ${RECALL_DEMO_MEMORIES.length} memories in namespaces "zh" and "en" (each question searches its language's), key = hidden state at </s> of "<s>{text}</s>"; value = it and the states at ${encoder.options.valueVectors - 1} "${encoder.options.valueFiller}" after it (${encoder.options.valueVectors} vectors)`,
+            ? `${bank}, key = value = hidden state at </s> of "<s>{text}</s>" (one vector, as in the seed)`
+            : `${bank}, key = hidden state at </s> of "<s>{text}</s>"; value = it and the states at ${encoder.options.valueVectors - 1} "${encoder.options.valueFiller}" after it (${encoder.options.valueVectors} vectors)`,
         );
       }
       await store.upsert(await encodeMemories(encoder, RECALL_DEMO_MEMORIES));
