@@ -338,8 +338,12 @@ def general_set(model, dev, bs: int, name: str, train_world: World | None = None
 
 
 def general_sets(model, dev, bs: int, state: dict) -> dict:
-    """The blind general test set and, where lists/general_val.json exists, the validation set."""
+    """The blind general test sets (lists/general_blind.json; lists/general_test.json, 300 questions
+    by a fourth writer, written before stage 11 was trained and read only after it was chosen) and
+    the validation set, lists/general_val.json."""
     out = {"general_blind": general_set(model, dev, bs, "general_blind.json")}
+    if (LISTS / "general_test.json").exists():
+        out["general_test"] = general_set(model, dev, bs, "general_test.json")
     if (LISTS / "general_val.json").exists():
         cfg = state.get("config", {})
         # a GGUF does not record its training corpus (its "step" names the file): then no far split;
