@@ -47,7 +47,7 @@ export interface MemoryEncoderOptions {
   /**
    * `"hidden-state"` only: vectors per value, an integer in [1, 64]. Default 1 (the seed's one
    * vector). More vectors carry more content (the recall demo model spells random strings of up to
-   * 24 bytes with 2 or 4: 0.985 / 0.998 exact); each costs one KV position at injection and one decode
+   * 24 bytes with 2 or 4: 0.979 / 0.997 exact); each costs one KV position at injection and one decode
    * step at encoding.
    */
   valueVectors?: number;
