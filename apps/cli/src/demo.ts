@@ -231,7 +231,17 @@ async function loadRecallModelPackage(): Promise<typeof import("@mnemo/model-rec
   }
 }
 
+/** Most vectors per memory the recall demo model was trained to read (its training drew n from 1, 2, 4, 8). */
+const RECALL_MODEL_MAX_VALUE_VECTORS = 8;
+
 async function runRecallModelDemo(options: DemoOptions): Promise<void> {
+  // Refused before the model loads. Below 1 the encoder's own check answers (same code).
+  if (options.valueVectors !== undefined && options.valueVectors > RECALL_MODEL_MAX_VALUE_VECTORS) {
+    throw new MnemoError(
+      "INVALID_OPTION",
+      `--value-vectors ${options.valueVectors}: the recall demo model was trained to read 1 to ${RECALL_MODEL_MAX_VALUE_VECTORS} vectors per memory (more would go in as positions it never saw); pass a number from 1 to ${RECALL_MODEL_MAX_VALUE_VECTORS}.`,
+    );
+  }
   const pkg = await loadRecallModelPackage();
   const config = JSON.parse(await readFile(pkg.configPath, "utf8")) as RecallModelConfig;
   const { backend, modelPath } = await openBackend({

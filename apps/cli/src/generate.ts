@@ -3,6 +3,7 @@ import {
   formatPrompt,
   type GenerationEvent,
   generate,
+  type MemoryStore,
   MnemoError,
   type SamplingOptions,
 } from "@mnemo/core";
@@ -34,6 +35,22 @@ export interface GenerateCommandOptions extends StoreOptions {
   json?: boolean;
 }
 
+/**
+ * Warns on stderr when the recall namespace holds no memories: every `<recall>` would then inject
+ * nothing (a mistyped `--namespace` is the usual cause), and some models answer anyway. Names the
+ * namespaces the store does hold. Store errors propagate (as `IO_ERROR` and the like).
+ */
+async function warnIfNamespaceEmpty(store: MemoryStore, namespace: string): Promise<void> {
+  if ((await store.count(namespace)) > 0) return;
+  const held = (await store.namespaces()).filter((n) => n !== namespace);
+  const where =
+    held.length === 0
+      ? "the store holds no memories at all"
+      : `the store's namespaces: ${held.map((n) => JSON.stringify(n)).join(", ")}`;
+  const text = `warning: namespace ${JSON.stringify(namespace)} holds no memories (${where}); a <recall> will inject nothing. Pick one with --namespace, or add memories with \`mnemo memory add --namespace ${namespace}\`.`;
+  process.stderr.write(`${paint("33", text)}\n`);
+}
+
 export async function runGenerate(options: GenerateCommandOptions): Promise<void> {
   if ((options.prompt === undefined) === (options.question === undefined))
     throw new MnemoError(
@@ -58,6 +75,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
       // The config's stop strings belong to its prompt format; --stop still overrides them.
       stop ??= session.config?.stop;
     }
+    if (options.recall) await warnIfNamespaceEmpty(session.store, options.namespace);
     const sampling: SamplingOptions = {
       temperature: options.temperature,
       topK: options.topK,

@@ -314,6 +314,23 @@ describe.skipIf(missing(RECALL_MODEL) ?? missing(CLI))(
         expect(out.injections[0]?.text).toBe("用户住在杭州");
         expect(out.injections[0]?.vectorCount).toBe(4); // the embedded config's valueVectors
         expect(out.text).toContain("杭州");
+        // a namespace with no memories (here a typo) is named on stderr, with those the store holds
+        const typo = await mnemo([
+          "generate",
+          "-q",
+          "我住在哪里？",
+          "--json",
+          "-t",
+          "0",
+          "--namespace",
+          "zh",
+          ...common,
+        ]);
+        expect(typo.code).toBe(0);
+        expect(typo.stderr).toMatch(
+          /warning: namespace "zh" holds no memories \(the store's namespaces: "default"\)/,
+        );
+        expect((JSON.parse(typo.stdout) as { injections: unknown[] }).injections).toHaveLength(0);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -450,6 +467,10 @@ describe.skipIf(missing(RECALL_MODEL) ?? missing(CLI))("mnemo demo --recall-mode
       const b = await mnemo(["demo", "--recall-model", "--value-vectors", bad]);
       expect(b.stderr, bad).toMatch(/\[INVALID_OPTION\].*must be an integer/);
     }
+    // above the 8 vectors the demo model was trained to read
+    const nine = await mnemo(["demo", "--recall-model", "--value-vectors", "9"]);
+    expect(nine.code).not.toBe(0);
+    expect(nine.stderr).toMatch(/\[INVALID_OPTION\].*1 to 8/);
     // without --recall-model (Gemma) it is refused before any model loads
     const g = await mnemo(["demo", "--value-vectors", "4"]);
     expect(g.stderr).toMatch(/\[INVALID_OPTION\].*--recall-model/);
