@@ -40,14 +40,18 @@ export interface GenerateCommandOptions extends StoreOptions {
  * nothing (a mistyped `--namespace` is the usual cause), and some models answer anyway. Names the
  * namespaces the store does hold. Store errors propagate (as `IO_ERROR` and the like).
  */
-async function warnIfNamespaceEmpty(store: MemoryStore, namespace: string): Promise<void> {
+async function warnIfNamespaceEmpty(
+  store: MemoryStore,
+  storePath: string,
+  namespace: string,
+): Promise<void> {
   if ((await store.count(namespace)) > 0) return;
   const held = (await store.namespaces()).filter((n) => n !== namespace);
   const where =
     held.length === 0
-      ? "the store holds no memories at all"
-      : `the store's namespaces: ${held.map((n) => JSON.stringify(n)).join(", ")}`;
-  const text = `warning: namespace ${JSON.stringify(namespace)} holds no memories (${where}); a <recall> will inject nothing. Pick one with --namespace, or add memories with \`mnemo memory add --namespace ${namespace}\`.`;
+      ? `store ${storePath}, no other namespace`
+      : `store ${storePath}, which has ${held.map((n) => JSON.stringify(n)).join(", ")}`;
+  const text = `warning: namespace ${JSON.stringify(namespace)} holds no memories (${where}); a <recall> will inject nothing. Pick one with --namespace, or add memories to it with \`mnemo memory add --namespace\` and the same --model and --store.`;
   process.stderr.write(`${paint("33", text)}\n`);
 }
 
@@ -75,7 +79,8 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
       // The config's stop strings belong to its prompt format; --stop still overrides them.
       stop ??= session.config?.stop;
     }
-    if (options.recall) await warnIfNamespaceEmpty(session.store, options.namespace);
+    if (options.recall)
+      await warnIfNamespaceEmpty(session.store, session.storePath, options.namespace);
     const sampling: SamplingOptions = {
       temperature: options.temperature,
       topK: options.topK,

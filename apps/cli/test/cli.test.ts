@@ -328,7 +328,7 @@ describe.skipIf(missing(RECALL_MODEL) ?? missing(CLI))(
         ]);
         expect(typo.code).toBe(0);
         expect(typo.stderr).toMatch(
-          /warning: namespace "zh" holds no memories \(the store's namespaces: "default"\)/,
+          /warning: namespace "zh" holds no memories \(store .*, which has "default"\)/,
         );
         expect((JSON.parse(typo.stdout) as { injections: unknown[] }).injections).toHaveLength(0);
       } finally {
