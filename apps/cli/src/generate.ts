@@ -38,21 +38,30 @@ export interface GenerateCommandOptions extends StoreOptions {
 /**
  * Warns on stderr when the recall namespace holds no memories: every `<recall>` would then inject
  * nothing (a mistyped `--namespace` is the usual cause), and some models answer anyway. Names the
- * namespaces the store does hold. Store errors propagate (as `IO_ERROR` and the like).
+ * store and the namespaces it does hold. Plain text, no colour (stderr is often a log file). A
+ * namespace the store refuses (`INVALID_INPUT`: empty, too long) gets no warning here: the recall
+ * loop reports it as `INVALID_OPTION`, as without the warning. Other store errors propagate.
  */
 async function warnIfNamespaceEmpty(
   store: MemoryStore,
   storePath: string,
   namespace: string,
 ): Promise<void> {
-  if ((await store.count(namespace)) > 0) return;
+  let count: number;
+  try {
+    count = await store.count(namespace);
+  } catch (error) {
+    if (error instanceof MnemoError && error.code === "INVALID_INPUT") return;
+    throw error;
+  }
+  if (count > 0) return;
   const held = (await store.namespaces()).filter((n) => n !== namespace);
-  const where =
-    held.length === 0
-      ? `store ${storePath}, no other namespace`
-      : `store ${storePath}, which has ${held.map((n) => JSON.stringify(n)).join(", ")}`;
-  const text = `warning: namespace ${JSON.stringify(namespace)} holds no memories (${where}); a <recall> will inject nothing. Pick one with --namespace, or add memories to it with \`mnemo memory add --namespace\` and the same --model and --store.`;
-  process.stderr.write(`${paint("33", text)}\n`);
+  const others =
+    held.length === 0 ? "" : `; it has ${held.map((n) => JSON.stringify(n)).join(", ")}`;
+  const ns = JSON.stringify(namespace);
+  process.stderr.write(
+    `warning: namespace ${ns} holds no memories in store ${storePath}${others}. A <recall> will inject nothing: pick a namespace with --namespace, add memories with \`mnemo memory add --namespace ${ns}\` (same --model and --store), or pass --no-recall.\n`,
+  );
 }
 
 export async function runGenerate(options: GenerateCommandOptions): Promise<void> {

@@ -328,9 +328,33 @@ describe.skipIf(missing(RECALL_MODEL) ?? missing(CLI))(
         ]);
         expect(typo.code).toBe(0);
         expect(typo.stderr).toMatch(
-          /warning: namespace "zh" holds no memories \(store .*, which has "default"\)/,
+          /warning: namespace "zh" holds no memories in store .*; it has "default"\. /,
         );
         expect((JSON.parse(typo.stdout) as { injections: unknown[] }).injections).toHaveLength(0);
+        // no warning without recall; an empty namespace is still the loop's INVALID_OPTION
+        const off = await mnemo([
+          "generate",
+          "-q",
+          "hi",
+          "-n",
+          "2",
+          "--no-recall",
+          "--namespace",
+          "zh",
+          ...common,
+        ]);
+        expect(off.stderr).toBe("");
+        const empty = await mnemo([
+          "generate",
+          "-q",
+          "hi",
+          "-n",
+          "2",
+          "--namespace",
+          "",
+          ...common,
+        ]);
+        expect(empty.stderr).toMatch(/\[INVALID_OPTION\].*namespace/);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -114,7 +114,7 @@ class GramIndex:
     index (bigram -> the sets holding it): only sets sharing a bigram with g are compared. Same
     result as overlaps() for a threshold above 0 (0.5 is used; at 0 or below overlaps() also counts
     sets that share no bigram), with far fewer set operations: the held-out check runs for every
-    training sample, against 828 sets from data_version 9."""
+    training general question, against 828 sets from data_version 9."""
 
     def __init__(self, grams: list[set[str]]) -> None:
         self.sizes = [len(h) for h in grams]
@@ -439,8 +439,8 @@ class World:
         is dropped with probability 0.1 unless it holds a placeholder ({N}, {P}) or a digit;
         0-2 words of the training general questions are inserted; one adjacent pair is swapped with
         probability 0.3. Synonym replacement is left out (no thesaurus ships here).
-        protect (data_version 8+: a general question's answer; version 9 protects names only, see
-        _echoed_names): words it repeats verbatim are never
+        protect (data_version 8+: a general question's answer; version 9 protects name-shaped words
+        only, see _echoed_names): words it repeats verbatim are never
         dropped or swapped (en: a word found in it as a whole word, case-sensitively, less "'s", if
         capitalised with 2+ letters or of 4+ letters; zh: a character inside a 2-character run found in
         it, or a Latin/digit run found in it), so that the answer does not name what the question lost.
@@ -489,8 +489,8 @@ class World:
         the answer (an English name), or the longest run of 2-4 characters found in it that starts
         with a surname character of lists/surnames_zh.txt (a Chinese name; "欧阳帆" as well as
         "王伟"). The rule is a shape, not a name detector: it also keeps capitalised non-names the
-        answer repeats (a sentence's first word, "Is", "The": about 5% of protected English words in
-        a review's 20,000 draws; months, weekdays, "Chinese") and Chinese runs that start with a
+        answer repeats: about 14% of protected English words in a review's 20,000 draws (a sentence's
+        first word, "Is", "The", 5%; months, weekdays, language names such as "Chinese") and Chinese runs that start with a
         surname character ("周末", "熊猫", "马拉松") or run past a name ("余海涛的"): about half of
         the protected Chinese runs."""
         low = answer.lower()
