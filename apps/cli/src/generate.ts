@@ -38,23 +38,15 @@ export interface GenerateCommandOptions extends StoreOptions {
 /**
  * Warns on stderr when the recall namespace holds no memories: every `<recall>` would then inject
  * nothing (a mistyped `--namespace` is the usual cause), and some models answer anyway. Names the
- * store and the namespaces it does hold. Plain text, no colour (stderr is often a log file). A
- * namespace the store refuses (`INVALID_INPUT`: empty, too long) gets no warning here: the recall
- * loop reports it as `INVALID_OPTION`, as without the warning. Other store errors propagate.
+ * store and the namespaces it does hold. Plain text, no colour (stderr is often a log file). Call
+ * it after `generate()` has validated the namespace (a malformed one is its `INVALID_OPTION`).
  */
 async function warnIfNamespaceEmpty(
   store: MemoryStore,
   storePath: string,
   namespace: string,
 ): Promise<void> {
-  let count: number;
-  try {
-    count = await store.count(namespace);
-  } catch (error) {
-    if (error instanceof MnemoError && error.code === "INVALID_INPUT") return;
-    throw error;
-  }
-  if (count > 0) return;
+  if ((await store.count(namespace)) > 0) return;
   const held = (await store.namespaces()).filter((n) => n !== namespace);
   const others =
     held.length === 0 ? "" : `; it has ${held.map((n) => JSON.stringify(n)).join(", ")}`;
@@ -88,8 +80,6 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
       // The config's stop strings belong to its prompt format; --stop still overrides them.
       stop ??= session.config?.stop;
     }
-    if (options.recall)
-      await warnIfNamespaceEmpty(session.store, session.storePath, options.namespace);
     const sampling: SamplingOptions = {
       temperature: options.temperature,
       topK: options.topK,
@@ -118,6 +108,9 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<void
           }
         : false,
     });
+    // after generate(), which validates the options (a malformed namespace is its INVALID_OPTION)
+    if (options.recall)
+      await warnIfNamespaceEmpty(session.store, session.storePath, options.namespace);
     let finish: Extract<GenerationEvent, { type: "finish" }> | undefined;
     const skipped: { position: number; reason: string }[] = [];
     if (!options.json) process.stdout.write(prompt);

@@ -1,6 +1,7 @@
 import { MnemoError } from "./errors.js";
 import { checkNumber, stripUndefined } from "./sampling.js";
 import { DEFAULT_NAMESPACE, type Metadata } from "./store.js";
+import { checkNamespace } from "./validation.js";
 
 /**
  * When and how the loop recalls a memory (seed §3.1: trigger → query → search → sample → inject).
@@ -57,7 +58,8 @@ export const DEFAULT_RECALL_POLICY: ResolvedRecallPolicy = {
 
 /**
  * Fills defaults and validates.
- * @throws MnemoError `INVALID_OPTION` (topK < 1, negative temperature, topP outside (0, 1], ...)
+ * @throws MnemoError `INVALID_OPTION` (topK < 1, negative temperature, topP outside (0, 1], a namespace
+ *   that is empty or over 512 characters, ...)
  */
 export function resolveRecallPolicy(policy: RecallPolicy = {}): ResolvedRecallPolicy {
   const p = { ...DEFAULT_RECALL_POLICY, ...stripUndefined(policy) };
@@ -87,9 +89,9 @@ export function resolveRecallPolicy(policy: RecallPolicy = {}): ResolvedRecallPo
     (v) => Number.isInteger(v) && v >= 0,
     "an integer ≥ 0",
   );
-  if (typeof p.namespace !== "string" || p.namespace.length === 0) {
-    throw new MnemoError("INVALID_OPTION", "recall.namespace must be a non-empty string.");
-  }
+  // The stores' own rule (non-empty, at most 512 characters), checked before the first decode step
+  // rather than at the first recall's search.
+  checkNamespace(p.namespace, "INVALID_OPTION");
   if (p.onNoMemory !== "continue" && p.onNoMemory !== "error") {
     throw new MnemoError(
       "INVALID_OPTION",

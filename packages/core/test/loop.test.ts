@@ -324,6 +324,11 @@ describe("bad input", () => {
     ["recall topK 1.5", { backend, prompt: [A], recall: { topK: 1.5 } }],
     ["recall temperature NaN", { backend, prompt: [A], recall: { temperature: Number.NaN } }],
     ["recall topP 2", { backend, prompt: [A], recall: { topP: 2 } }],
+    ["recall namespace empty", { backend, prompt: [A], recall: { namespace: "" } }],
+    [
+      "recall namespace of 513 characters",
+      { backend, prompt: [A], recall: { namespace: "n".repeat(513) } },
+    ],
     ["maxTokens 0", { backend, prompt: [A], maxTokens: 0 }],
   ];
   for (const [name, options] of cases) {
