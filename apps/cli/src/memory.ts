@@ -170,7 +170,11 @@ interface ListOptions extends StoreOptions {
 export async function memoryList(options: ListOptions): Promise<void> {
   const session = await openSession(options, "existing");
   try {
-    const namespaces = options.namespace ? [options.namespace] : await session.store.namespaces();
+    // "" is a bad namespace, not "all of them" (it used to list everything, then fail)
+    const namespaces =
+      options.namespace === undefined
+        ? await session.store.namespaces()
+        : [checkNamespace(options.namespace, "INVALID_OPTION")];
     const rows = [];
     for (const ns of namespaces)
       rows.push(...(await session.store.list({ namespace: ns, limit: options.limit })));

@@ -204,6 +204,11 @@ describe.skipIf(missing(TINY_MODEL) ?? missing(CLI))("mnemo CLI (tiny model)", (
       "INVALID_OPTION",
     ],
     ["bad metadata", ["memory", "add", "x", "--metadata", "[1]"], "INVALID_INPUT"],
+    [
+      "list with an empty namespace",
+      ["memory", "list", "--json", "--namespace", ""],
+      "INVALID_OPTION",
+    ],
     ["missing import file", ["memory", "import", "/nonexistent/file.jsonl"], "IO_ERROR"],
   ];
   for (const [name, args, code] of bad) {
